@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Builds the pinned btcd and LND binaries the integration tests, demo and benchmarks run against.
+#
+# Everything lives in a cache outside the repo (binaries, LND sources, Go module and build caches) so
+# CI can cache one directory and a second run only verifies what is there (seconds).
+#
+#   ASYNC_TRAMPOLINE_CACHE  cache dir (default ~/.cache/async-trampoline)
+#   BTCD_VERSION            btcd module version (default v0.26.0)
+#   LND_VERSIONS            space-separated LND tags to build (default: both pinned tags)
+#   LND_GIT                 git repo (local path or URL) used when the Go module proxy will not serve
+#                           an LND tag's zip (default https://github.com/lightningnetwork/lnd.git)
+#
+# Output: ${cache}/bin/{btcd,btcctl}-<ver>, ${cache}/bin/{lnd,lncli}-<tag>, LND sources in
+# ${cache}/src/lnd-<tag>, and ${cache}/manifest.json naming all of them.
+set -eEuo pipefail
+
+CACHE="${ASYNC_TRAMPOLINE_CACHE:-$HOME/.cache/async-trampoline}"
+BTCD_VERSION="${BTCD_VERSION:-v0.26.0}"
+read -r -a LND_LIST <<<"${LND_VERSIONS:-v0.21.2-beta v0.20.3-beta}"
+LND_GIT="${LND_GIT:-https://github.com/lightningnetwork/lnd.git}"
+# The sidecar needs signrpc (DeriveSharedKey), chainrpc (block epochs), invoicesrpc, walletrpc and
+# peersrpc; routerrpc is always compiled in. The sidecar checks these at start via GetInfo/verrpc.
+LND_BUILD_TAGS="signrpc walletrpc chainrpc invoicesrpc peersrpc"
+LND_PKG=github.com/lightningnetwork/lnd
+
+# Commits the pinned tags must resolve to, whichever way the source is fetched.
+declare -A LND_COMMIT=(
+  [v0.21.2-beta]=29257ecc8892af0c882fa627b66a556190c84fd9
+  [v0.20.3-beta]=05407c84eed9035452c73f4f025efa9f4041ae96
+)
+
+BIN="$CACHE/bin"
+SRC="$CACHE/src"
+mkdir -p "$BIN" "$SRC" "$CACHE/go"
+# Own module/build caches: kept with the binaries, and -modcacherw so the cache can be deleted.
+export GOMODCACHE="$CACHE/go/mod"
+export GOCACHE="$CACHE/go/build"
+export GOFLAGS="-buildvcs=false -modcacherw"
+export CGO_ENABLED=0
+
+T0=$(date +%s)
+log() { printf '[install-nodes %4ss] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
+
+# x <command...>: runs one external command; on failure names it (expanded) and stops.
+x() {
+  "$@" || {
+    local rc=$?
+    log "FAILED (exit $rc): $*"
+    exit "$rc"
+  }
+}
+
+# run <description> <command...>: one timed step. Failures inside it stop the script via x or the
+# ERR trap, which names the step.
+STEP=setup
+trap 'log "FAILED during step: $STEP (command: $BASH_COMMAND)"' ERR
+run() {
+  local desc="$1"
+  shift
+  local start
+  start=$(date +%s)
+  STEP="$desc"
+  log "$desc ..."
+  "$@"
+  log "$desc: done in $(($(date +%s) - start))s"
+}
+
+fail() {
+  log "ERROR: $*"
+  exit 1
+}
+
+command -v go >/dev/null || fail "go not found on PATH (need Go >= 1.25 to build btcd and LND)"
+log "cache $CACHE; $(go version)"
+
+# Concurrent runs (parallel test invocations) must not build into the same files.
+exec 9>"$CACHE/.lock"
+flock 9
+
+# --- btcd -------------------------------------------------------------------------------------------
+
+btcd_bin="$BIN/btcd-$BTCD_VERSION"
+btcctl_bin="$BIN/btcctl-$BTCD_VERSION"
+btcd_stamp="$BIN/.stamp-btcd-$BTCD_VERSION"
+
+btcd_ok() {
+  [[ -x "$btcd_bin" && -x "$btcctl_bin" && -f "$btcd_stamp" ]] &&
+    [[ "$(cat "$btcd_stamp")" == "$BTCD_VERSION" ]] &&
+    "$btcd_bin" --version >/dev/null 2>&1 && "$btcctl_bin" --version >/dev/null 2>&1
+}
+
+build_btcd() {
+  local tmp="$CACHE/tmp-btcd"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  GOBIN="$tmp" x go install -trimpath \
+    "github.com/btcsuite/btcd@$BTCD_VERSION" "github.com/btcsuite/btcd/cmd/btcctl@$BTCD_VERSION"
+  mv "$tmp/btcd" "$btcd_bin"
+  mv "$tmp/btcctl" "$btcctl_bin"
+  rm -rf "$tmp"
+  echo "$BTCD_VERSION" >"$btcd_stamp"
+}
+
+if btcd_ok; then
+  log "btcd $BTCD_VERSION cached: $("$btcd_bin" --version 2>&1 | head -1)"
+else
+  run "build btcd + btcctl $BTCD_VERSION (go install)" build_btcd
+  btcd_ok || fail "built btcd does not run: $btcd_bin --version"
+  log "btcd: $("$btcd_bin" --version 2>&1 | head -1)"
+fi
+
+# --- LND --------------------------------------------------------------------------------------------
+
+# fetch_lnd_src <tag> <dir>: a writable copy of the tag's source tree, from the Go module proxy, or
+# from git when the proxy refuses the zip (it does for some tags).
+fetch_lnd_src() {
+  local tag="$1" dir="$2" want="${LND_COMMIT[$1]:-}"
+  local json moddir
+  rm -rf "$dir.tmp"
+  if json=$(go mod download -json "$LND_PKG@$tag" 2>&1) &&
+    moddir=$(printf '%s' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') && [[ -n "$moddir" ]]; then
+    local hash
+    hash=$(printf '%s' "$json" | sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]*\)",\{0,1\}$/\1/p' | head -1)
+    if [[ -n "$want" && -n "$hash" && "$hash" != "$want" ]]; then
+      log "module proxy says $tag is commit $hash, pinned $want"
+      return 1
+    fi
+    # The module cache copy is read-only and go build wants to write nothing there, but copying
+    # gives a stable, writable tree other tools (proto comparisons) can read by path.
+    cp -r "$moddir" "$dir.tmp"
+    chmod -R u+w "$dir.tmp"
+  else
+    log "module proxy did not serve $LND_PKG@$tag:"
+    printf '%s\n' "$json" | sed 's/^/    /' >&2
+    log "falling back to git: $LND_GIT"
+    [[ -n "$want" ]] || { log "no pinned commit for $tag; refusing unverified git source"; return 1; }
+    mkdir -p "$dir.tmp"
+    if [[ -d "$LND_GIT" ]]; then
+      local got
+      got=$(git --git-dir="$(git -C "$LND_GIT" rev-parse --git-dir 2>/dev/null || echo "$LND_GIT")" \
+        rev-parse "$tag^{commit}") || return 1
+      [[ "$got" == "$want" ]] || { log "$LND_GIT has $tag at $got, pinned $want"; return 1; }
+      git --git-dir="$(git -C "$LND_GIT" rev-parse --git-dir 2>/dev/null || echo "$LND_GIT")" \
+        archive --format=tar "$want" | tar -x -C "$dir.tmp"
+    else
+      git clone --quiet --depth 1 --branch "$tag" "$LND_GIT" "$dir.tmp" || return 1
+      local got
+      got=$(git -C "$dir.tmp" rev-parse HEAD)
+      [[ "$got" == "$want" ]] || { log "$LND_GIT has $tag at $got, pinned $want"; return 1; }
+      rm -rf "$dir.tmp/.git"
+    fi
+  fi
+  rm -rf "$dir"
+  mv "$dir.tmp" "$dir"
+  echo "$want" >"$dir/.source-commit"
+}
+
+lnd_stamp_value() { echo "$1 ${LND_COMMIT[$1]:-} $LND_BUILD_TAGS"; }
+
+lnd_ok() {
+  local tag="$1"
+  [[ -x "$BIN/lnd-$tag" && -x "$BIN/lncli-$tag" && -f "$BIN/.stamp-lnd-$tag" && -d "$SRC/lnd-$tag" ]] &&
+    [[ "$(cat "$BIN/.stamp-lnd-$tag")" == "$(lnd_stamp_value "$tag")" ]] &&
+    "$BIN/lnd-$tag" --version 2>&1 | grep -q "commit=$tag" &&
+    "$BIN/lncli-$tag" --version 2>&1 | grep -q "commit=$tag"
+}
+
+build_lnd() {
+  local tag="$1" dir="$SRC/lnd-$tag"
+  local commit="${LND_COMMIT[$tag]:-}"
+  # Commit shows in `lnd --version` / GetInfo.version ("0.21.2-beta commit=v0.21.2-beta"), CommitHash
+  # in verrpc; the build tags are read from the binary's build info, so -tags alone sets them.
+  local ldflags="-X $LND_PKG/build.Commit=$tag -X $LND_PKG/build.CommitHash=$commit"
+  x go -C "$dir" build -trimpath -tags "$LND_BUILD_TAGS" -ldflags "$ldflags" -o "$BIN/lnd-$tag.tmp" ./cmd/lnd
+  x go -C "$dir" build -trimpath -tags "$LND_BUILD_TAGS" -ldflags "$ldflags" -o "$BIN/lncli-$tag.tmp" ./cmd/lncli
+  mv "$BIN/lnd-$tag.tmp" "$BIN/lnd-$tag"
+  mv "$BIN/lncli-$tag.tmp" "$BIN/lncli-$tag"
+  lnd_stamp_value "$tag" >"$BIN/.stamp-lnd-$tag"
+}
+
+for tag in "${LND_LIST[@]}"; do
+  if lnd_ok "$tag"; then
+    log "lnd $tag cached: $("$BIN/lnd-$tag" --version 2>&1 | head -1)"
+    continue
+  fi
+  src_dir="$SRC/lnd-$tag"
+  if [[ ! -f "$src_dir/.source-commit" || "$(cat "$src_dir/.source-commit")" != "${LND_COMMIT[$tag]:-}" ]]; then
+    run "fetch lnd $tag source" fetch_lnd_src "$tag" "$src_dir"
+  fi
+  # Dependencies first, so a network problem is reported apart from a compile problem.
+  run "download lnd $tag dependencies" x go -C "$src_dir" mod download
+  run "build lnd + lncli $tag (tags: $LND_BUILD_TAGS)" build_lnd "$tag"
+  lnd_ok "$tag" || fail "built lnd $tag does not report commit=$tag: $BIN/lnd-$tag --version"
+  log "lnd: $("$BIN/lnd-$tag" --version 2>&1 | head -1)"
+done
+
+# --- manifest ---------------------------------------------------------------------------------------
+
+# JSON the TypeScript side (scripts/regtest) and proto-comparison tests read to find everything.
+{
+  printf '{\n  "cache": "%s",\n' "$CACHE"
+  printf '  "btcd": { "version": "%s", "btcd": "%s", "btcctl": "%s" },\n' \
+    "$BTCD_VERSION" "$btcd_bin" "$btcctl_bin"
+  printf '  "lndBuildTags": "%s",\n  "lnd": {' "$LND_BUILD_TAGS"
+  sep=''
+  for tag in "${LND_LIST[@]}"; do
+    printf '%s\n    "%s": { "lnd": "%s", "lncli": "%s", "src": "%s", "commit": "%s" }' "$sep" \
+      "$tag" "$BIN/lnd-$tag" "$BIN/lncli-$tag" "$SRC/lnd-$tag" "${LND_COMMIT[$tag]:-}"
+    sep=','
+  done
+  printf '\n  }\n}\n'
+} >"$CACHE/manifest.json.tmp"
+mv "$CACHE/manifest.json.tmp" "$CACHE/manifest.json"
+for tag in "${LND_LIST[@]}"; do log "lnd $tag source: $SRC/lnd-$tag"; done
+log "manifest: $CACHE/manifest.json"
+log "all nodes ready in $(($(date +%s) - T0))s"
