@@ -1,0 +1,162 @@
+// The BOLT 4 sphinx onion packet, generic over the routing-info size (1300 for payment onions;
+// onion messages use 1300 or 32768). Building needs the session key; peeling needs only an ECDH
+// oracle, so a node key can live in-process, in CLN or behind LND's DeriveSharedKey.
+import { Reader, concatBytes, encodeBigSize } from './bigsize.js';
+import { type Ec, type Ecdh, activeEc } from './ec.js';
+import { codecError } from './errors.js';
+import { cipherStream, generateKey, hmacSha256, sha256, xorStream } from './keys.js';
+
+export const PAYMENT_ONION_PAYLOAD_SIZE = 1300;
+export const LARGE_ONION_PAYLOAD_SIZE = 32768;
+const VERSION = 0;
+const HMAC_LEN = 32;
+
+export interface SphinxHop {
+  /** The key the layer is encrypted to (a node id, or a blinded node id). */
+  pubkey: Uint8Array;
+  /** The hop payload without its BigSize length prefix (the packet adds it). */
+  payload: Uint8Array;
+}
+
+export interface BuildSphinxOptions {
+  sessionKey: Uint8Array;
+  hops: readonly SphinxHop[];
+  /** Routing-info size in bytes; defaults to 1300. */
+  payloadSize?: number;
+  /** Bound into every HMAC (the payment hash for payment onions; empty for onion messages). */
+  associatedData?: Uint8Array;
+  ec?: Ec;
+}
+
+export interface SphinxBuildResult {
+  packet: Uint8Array;
+  /** Per-hop shared secrets (the sender needs them to decrypt failure onions). */
+  sharedSecrets: Uint8Array[];
+}
+
+export interface PeeledSphinx {
+  payload: Uint8Array;
+  sharedSecret: Uint8Array;
+  /** The packet to hand to the next hop, or null when this hop is the final one (next HMAC zero). */
+  next: Uint8Array | null;
+}
+
+/** Bytes one hop occupies in the routing info: BigSize(length) ‖ payload ‖ HMAC. */
+const hopSize = (payload: Uint8Array): number =>
+  encodeBigSize(payload.length).length + payload.length + HMAC_LEN;
+
+const blindingFactor = (ephemeral: Uint8Array, secret: Uint8Array): Uint8Array =>
+  sha256(concatBytes(ephemeral, secret));
+
+export function buildSphinx(opts: BuildSphinxOptions): SphinxBuildResult {
+  const ec = opts.ec ?? activeEc();
+  const size = opts.payloadSize ?? PAYMENT_ONION_PAYLOAD_SIZE;
+  const ad = opts.associatedData ?? new Uint8Array(0);
+  const hops = opts.hops;
+  if (hops.length === 0) throw codecError('invalid', 'sphinx: no hops');
+  const total = hops.reduce((n, h) => n + hopSize(h.payload), 0);
+  if (total > size)
+    throw codecError('out_of_range', `sphinx: payloads need ${total} bytes, packet holds ${size}`);
+
+  // Ephemeral keys and shared secrets, hop by hop (e_{i+1} = e_i · SHA256(E_i ‖ ss_i)).
+  const secrets: Uint8Array[] = [];
+  let e = opts.sessionKey;
+  const firstEphemeral = ec.publicKey(e);
+  for (let i = 0; i < hops.length; i++) {
+    const E = ec.publicKey(e);
+    const ss = ec.ecdh(hops[i]!.pubkey, e);
+    secrets.push(ss);
+    if (i < hops.length - 1) e = ec.privMul(e, blindingFactor(E, ss));
+  }
+
+  // Filler: what the last hops' routing info tail will look like after earlier hops shift it.
+  let filler: Uint8Array = new Uint8Array(0);
+  for (let i = 0; i < hops.length - 1; i++) {
+    const len = hopSize(hops[i]!.payload);
+    const start = size - filler.length;
+    filler = concatBytes(filler, new Uint8Array(len));
+    const stream = cipherStream(generateKey('rho', secrets[i]!), size + len);
+    for (let j = 0; j < filler.length; j++) filler[j]! ^= stream[start + j]!;
+  }
+
+  let routing = cipherStream(generateKey('pad', opts.sessionKey), size);
+  let nextHmac: Uint8Array = new Uint8Array(HMAC_LEN);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const p = hops[i]!.payload;
+    const head = concatBytes(encodeBigSize(p.length), p, nextHmac);
+    routing = concatBytes(head, routing.subarray(0, size - head.length));
+    routing = xorStream(generateKey('rho', secrets[i]!), routing);
+    if (i === hops.length - 1) routing.set(filler, size - filler.length);
+    nextHmac = hmacSha256(generateKey('mu', secrets[i]!), concatBytes(routing, ad));
+  }
+  return {
+    packet: concatBytes(Uint8Array.of(VERSION), firstEphemeral, routing, nextHmac),
+    sharedSecrets: secrets,
+  };
+}
+
+export interface SphinxParts {
+  version: number;
+  ephemeral: Uint8Array;
+  routing: Uint8Array;
+  hmac: Uint8Array;
+}
+
+/** Split a packet into its fields; the routing-info size is whatever the length implies. */
+export function parseSphinx(packet: Uint8Array): SphinxParts {
+  if (!(packet instanceof Uint8Array) || packet.length < 1 + 33 + 1 + HMAC_LEN)
+    throw codecError('truncated', 'sphinx: packet too short');
+  const version = packet[0]!;
+  if (version !== VERSION) throw codecError('invalid', `sphinx: unknown version ${version}`);
+  return {
+    version,
+    ephemeral: packet.subarray(1, 34),
+    routing: packet.subarray(34, packet.length - HMAC_LEN),
+    hmac: packet.subarray(packet.length - HMAC_LEN),
+  };
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}
+
+/**
+ * Peel one layer: ECDH via the oracle, verify the HMAC, return this hop's payload and the next
+ * packet. Throws CodecError on a bad version, point, HMAC or payload length.
+ */
+export async function peelSphinx(
+  packet: Uint8Array,
+  ecdh: Ecdh,
+  opts: { associatedData?: Uint8Array; ec?: Ec } = {},
+): Promise<PeeledSphinx> {
+  const ec = opts.ec ?? activeEc();
+  const { ephemeral, routing, hmac } = parseSphinx(packet);
+  if (!ec.isPoint(ephemeral)) throw codecError('invalid', 'sphinx: invalid ephemeral key');
+  const ss = await ecdh(ephemeral);
+  const mac = hmacSha256(
+    generateKey('mu', ss),
+    concatBytes(routing, opts.associatedData ?? new Uint8Array(0)),
+  );
+  if (!equalBytes(mac, hmac)) throw codecError('invalid', 'sphinx: HMAC mismatch');
+
+  const size = routing.length;
+  const plain = xorStream(generateKey('rho', ss), concatBytes(routing, new Uint8Array(size)));
+  const r = new Reader(plain.subarray(0, size));
+  const len = r.bigSize('sphinx payload length');
+  if (len === 0n) throw codecError('invalid', 'sphinx: zero-length (legacy) payload');
+  if (len > BigInt(r.remaining - HMAC_LEN))
+    throw codecError('truncated', `sphinx: payload length ${len} exceeds the packet`);
+  const payload = Uint8Array.from(r.bytes(Number(len), 'sphinx payload'));
+  const nextHmac = r.bytes(HMAC_LEN, 'sphinx hmac');
+  if (nextHmac.every((b) => b === 0)) return { payload, sharedSecret: ss, next: null };
+  const nextRouting = plain.subarray(r.pos, r.pos + size);
+  const nextEphemeral = ec.pointMul(ephemeral, blindingFactor(ephemeral, ss));
+  return {
+    payload,
+    sharedSecret: ss,
+    next: concatBytes(Uint8Array.of(VERSION), nextEphemeral, nextRouting, nextHmac),
+  };
+}
