@@ -120,6 +120,13 @@ export interface Backend {
   sendHeldHtlcAvailable(notice: HeldHtlcNotice): Promise<void>;
   /** Trampoline mode: pay onward with the host's pathfinding. */
   pay(req: PayRequest): Promise<PayResult>;
+  /**
+   * Trampoline, after a restart: wait for the outcome of an earlier payment to this hash (CLN
+   * `listpays`/`waitsendpay`, LND `TrackPaymentV2`), or undefined when the host never saw one. Lets the
+   * engine resume a payment instead of paying twice. Optional: without it the engine calls `pay` again
+   * and relies on the host refusing a second payment to the same hash.
+   */
+  trackPayment?(paymentHash: Uint8Array): Promise<PayResult | undefined>;
 }
 
 export class SupersededError extends Error {

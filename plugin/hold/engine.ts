@@ -1,0 +1,877 @@
+// The hold engine: decides, for every HTLC a host shows it, pass through, hold, release or fail.
+// Invariants: every state change is committed before the verdict it implies reaches the host (one
+// transaction per tick: group commit); a replayed HTLC gets back the verdict already taken, never a
+// second, different one; a hold always ends, by release or by its deadline.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { nullLogger, type Logger } from '../ops/log.js';
+import {
+  SupersededError,
+  type Backend,
+  type FailReason,
+  type Height,
+  type HostEvents,
+  type InterceptedHtlc,
+  type Msat,
+  type PayRequest,
+  type PayResult,
+  type Verdict,
+} from './backend.js';
+import { systemClock, type Clock } from './clock.js';
+import { failAt, holdable, isDue } from './deadline.js';
+import { HoldError, type HoldErrorCode } from './errors.js';
+import { nullMetrics, type EngineMetrics, type HoldOutcome } from './metrics.js';
+import { HoldSet, setIdFor } from './mpp.js';
+import { Notifier } from './notifier.js';
+import {
+  CapTracker,
+  peerKeyOf,
+  resolveEngineConfig,
+  trampolineFee,
+  type EngineConfig,
+  type EngineConfigInput,
+} from './policy.js';
+import { EarlyReleaseBuffer, releasePathId, verifyPathId } from './release.js';
+import { assertTransition, isActive, type HoldState } from './state.js';
+import { HoldStore, type HoldRecord } from './store.js';
+
+/** Where a simulated crash may strike: before a store write, or before a call to the host. */
+export type CrashStep = 'write' | 'verdict' | 'notice' | 'pay' | 'track';
+
+export interface EngineOptions {
+  /** One SQLite file in the plugin's data dir. */
+  dbPath: string;
+  backend: Backend;
+  config?: EngineConfigInput;
+  logger?: Logger;
+  clock?: Clock;
+  metrics?: EngineMetrics;
+  /** Test hook: asked before every store write and host call; returning true kills the engine there. */
+  crashPoint?: (step: CrashStep) => boolean;
+}
+
+export interface HoldView {
+  holdId: string;
+  htlcKey: string;
+  setId: string;
+  paymentHash: string;
+  state: HoldState;
+  mode: 'forward' | 'trampoline';
+  amountInMsat: Msat;
+  amountOutMsat: Msat | undefined;
+  incomingPeer: string | undefined;
+  incomingChannel: string;
+  holdStart: Height;
+  failAt: Height;
+  createdMs: number;
+  updatedMs: number;
+  verdict: Verdict['kind'] | undefined;
+  failReason: FailReason | undefined;
+}
+
+export interface EngineStats {
+  height: Height;
+  activeHolds: number;
+  activeMsat: Msat;
+  openSets: number;
+  byState: Partial<Record<HoldState, number>>;
+  earlyReleases: number;
+  notifying: number;
+}
+
+export type AdminResult =
+  { ok: true; holdIds: string[] } | { ok: false; error: HoldErrorCode; message: string };
+
+interface Waiter {
+  resolve: (v: Verdict) => void;
+  reject: (e: Error) => void;
+}
+
+class CrashAbort extends Error {}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const never = <T>(): Promise<T> => new Promise<T>(() => {});
+
+export class HoldEngine {
+  readonly config: EngineConfig;
+  /** Bound handlers to give a backend: `backend.start(engine.events)` (start() does it). */
+  readonly events: HostEvents;
+
+  private readonly backend: Backend;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly metrics: EngineMetrics;
+  private readonly crashPoint: ((step: CrashStep) => boolean) | undefined;
+  private readonly caps: CapTracker;
+  private readonly notifier: Notifier;
+  private readonly early: EarlyReleaseBuffer;
+
+  /** Active holds plus holds decided in the batch not yet committed (replays must see those). */
+  private readonly byKey = new Map<string, HoldRecord>();
+  /** Active holds only. */
+  private readonly byHoldId = new Map<string, HoldRecord>();
+  private readonly sets = new Map<string, HoldSet>();
+  /** release_token (hex) -> its set, for sets still open. */
+  private readonly tokens = new Map<string, HoldSet>();
+  private readonly waiters = new Map<string, Waiter>();
+
+  private writes: (() => void)[] = [];
+  private afters: (() => void)[] = [];
+  private flushScheduled = false;
+  private height: Height = 0;
+  private releaseKey: Uint8Array = new Uint8Array(0);
+  private started = false;
+  private dead = false;
+
+  private constructor(
+    private readonly store: HoldStore,
+    opts: EngineOptions,
+  ) {
+    this.backend = opts.backend;
+    this.config = resolveEngineConfig(opts.config);
+    this.logger = (opts.logger ?? nullLogger).child({ component: 'hold' });
+    this.clock = opts.clock ?? systemClock;
+    this.metrics = opts.metrics ?? nullMetrics;
+    this.crashPoint = opts.crashPoint;
+    this.caps = new CapTracker(this.config.caps);
+    this.notifier = new Notifier(
+      this.backend,
+      this.clock,
+      this.config.notifyBaseMs,
+      this.config.notifyCapMs,
+      this.logger,
+      this.metrics,
+      (step) => this.mayCallHost(step as CrashStep),
+    );
+    this.early = new EarlyReleaseBuffer(
+      this.clock,
+      this.config.earlyReleaseMs,
+      this.config.earlyReleaseMax,
+      (_p, why) => {
+        this.metrics.release('dropped');
+        this.logger.warn('release dropped: it matched no hold', { why });
+      },
+    );
+    this.events = {
+      htlc: (h) => this.htlc(h),
+      release: (p) => this.release(p),
+      block: (b) => this.block(b),
+    };
+  }
+
+  /** Open (and migrate) the store. Call start() to load holds and connect the backend. */
+  static async open(opts: EngineOptions): Promise<HoldEngine> {
+    return new HoldEngine(HoldStore.open(opts.dbPath), opts);
+  }
+
+  /** Whether the engine has stopped or died (crash hook, store failure) and answers nothing more. */
+  get stopped(): boolean {
+    return this.dead;
+  }
+
+  async start(): Promise<void> {
+    this.releaseKey = await this.backend.releaseKey();
+    this.height = await this.backend.currentHeight();
+    const pruned = this.store.prune(this.clock.now() - this.config.retentionMs);
+    if (pruned > 0) this.logger.info('pruned finished holds', { pruned });
+    for (const rec of this.store.active()) this.restore(rec);
+    for (const set of this.sets.values()) this.resume(set);
+    // Blocks may have passed while we were down: the deadline check needs no other catch-up.
+    this.expireDue();
+    this.started = true;
+    this.logger.info('hold engine started', { height: this.height, active: this.byHoldId.size });
+    this.metrics.holdsActive(this.byHoldId.size);
+    await this.backend.start(this.events);
+  }
+
+  /** Stop cleanly: no more events, pending writes committed, store closed. Unanswered HTLCs stay with the host. */
+  async stop(): Promise<void> {
+    if (this.dead) return;
+    await this.backend.stop();
+    if (this.writes.length > 0 || this.afters.length > 0) this.flush();
+    this.shutdown();
+    this.logger.info('hold engine stopped');
+  }
+
+  // ---- host events ----
+
+  htlc(h: InterceptedHtlc): Promise<Verdict> {
+    if (this.dead) return never();
+    if (!h.holdFlag && h.asyncHold === undefined) {
+      this.metrics.holdOutcome('passthrough');
+      return Promise.resolve({ kind: 'continue' });
+    }
+    return new Promise<Verdict>((resolve, reject) => {
+      const prev = this.waiters.get(h.key);
+      this.waiters.set(h.key, { resolve, reject });
+      if (prev) {
+        prev.reject(new SupersededError(h.key));
+        return; // the hold is already known (in memory): the new waiter gets its verdict
+      }
+      try {
+        this.attach(h);
+      } catch (err) {
+        this.logger.error('htlc intake failed', { key: h.key, error: String(err) });
+        if (!this.dead) this.refuseBroken(h);
+      }
+    });
+  }
+
+  release(pathId: Uint8Array): void {
+    if (this.dead || !this.started) return;
+    try {
+      this.onRelease(pathId);
+    } catch (err) {
+      this.logger.error('release handling failed', { error: String(err) });
+    }
+  }
+
+  block(height: Height): void {
+    if (this.dead || height <= this.height) return;
+    this.height = height;
+    this.expireDue();
+  }
+
+  // ---- operator actions ----
+
+  listHolds(filter: { state?: HoldState; limit?: number } = {}): HoldView[] {
+    if (this.dead) return [];
+    return this.store.list(filter.state, filter.limit ?? 1000).map(toView);
+  }
+
+  releaseHold(holdIdHex: string): AdminResult {
+    const found = this.adminFind(holdIdHex);
+    if (!found.ok) return found;
+    const set = found.set;
+    if (!set.complete)
+      return { ok: false, error: 'set_incomplete', message: 'the MPP set has not fully arrived' };
+    this.logger.info('operator release', { holdId: holdIdHex, setId: set.id });
+    this.releaseSet(set, 'operator');
+    return { ok: true, holdIds: set.parts.map((p) => p.holdIdHex) };
+  }
+
+  failHold(holdIdHex: string): AdminResult {
+    const found = this.adminFind(holdIdHex);
+    if (!found.ok) return found;
+    this.logger.info('operator fail', { holdId: holdIdHex, setId: found.set.id });
+    this.failSet(found.set, 'operator');
+    return { ok: true, holdIds: found.set.parts.map((p) => p.holdIdHex) };
+  }
+
+  stats(): EngineStats {
+    return {
+      height: this.height,
+      activeHolds: this.byHoldId.size,
+      activeMsat: this.caps.totals().msat,
+      openSets: [...this.sets.values()].filter((s) => !s.closed).length,
+      byState: this.dead ? {} : this.store.countsByState(),
+      earlyReleases: this.early.size,
+      notifying: this.notifier.running,
+    };
+  }
+
+  // ---- intake ----
+
+  private attach(h: InterceptedHtlc): void {
+    const mem = this.byKey.get(h.key);
+    const known = mem ?? this.store.byKey(h.key);
+    if (known) {
+      if (hex(known.htlc.paymentHash) !== hex(h.paymentHash)) {
+        this.logger.error('replayed htlc differs from the stored one; keeping the stored decision', {
+          key: h.key,
+        });
+      }
+      const v = known.verdict;
+      // Delivered after the next commit, so a verdict still in the open batch is durable first.
+      if (v !== undefined) this.enqueue(undefined, () => this.deliver(h.key, v));
+      else if (!mem) this.logger.error('stored active hold was not loaded', { key: h.key });
+      return;
+    }
+    this.intake(h);
+  }
+
+  private intake(h: InterceptedHtlc): void {
+    const now = this.clock.now();
+    const holdId = new Uint8Array(randomBytes(16));
+    const holdIdHex = hex(holdId);
+    const hashHex = hex(h.paymentHash);
+    const total = h.asyncHold?.totalMsat;
+    const maxHold = Math.min(this.config.maxHoldBlocks, h.asyncHold?.maxHoldBlocks ?? Infinity);
+    const hold: HoldRecord = {
+      holdId,
+      holdIdHex,
+      key: h.key,
+      setId: setIdFor(hashHex, holdIdHex, total),
+      paymentHashHex: hashHex,
+      state: 'received',
+      htlc: h,
+      holdStart: this.height,
+      failAt: failAt(
+        {
+          holdStart: this.height,
+          maxHoldBlocks: maxHold,
+          incomingExpiry: h.incomingExpiry,
+          outgoingExpiry: h.outgoingExpiry,
+          autoFailHeight: h.autoFailHeight,
+        },
+        this.config,
+      ),
+      createdMs: now,
+      updatedMs: now,
+      verdict: undefined,
+    };
+    this.byKey.set(h.key, hold);
+
+    const existing = this.sets.get(hold.setId);
+    const refusal = this.refusal(hold, existing);
+    if (refusal) {
+      this.refuse(hold, refusal.reason, refusal.why, refusal.fields);
+      return;
+    }
+    const set = existing ?? new HoldSet(hold.setId, total);
+    this.sets.set(set.id, set);
+    const wasComplete = set.parts.length > 0 && set.complete;
+    this.admit(hold, set);
+    this.enqueue(() => this.store.insertHold(hold));
+    this.logger.debug('holding htlc', { key: h.key, holdId: holdIdHex, setId: set.id, failAt: hold.failAt });
+    if (wasComplete) return;
+    if (set.complete) this.onComplete(set, true);
+    else if (set.timeout === undefined) this.armMppTimeout(set, this.config.mppTimeoutMs);
+  }
+
+  private refusal(
+    hold: HoldRecord,
+    set: HoldSet | undefined,
+  ): { reason: FailReason; why: string; fields?: Record<string, unknown> } | undefined {
+    const h = hold.htlc;
+    const a = h.asyncHold;
+    if (!a) return { reason: 'not_holdable', why: 'hold_htlc without async_hold: nothing could release it' };
+    if (a.messagePaths.length === 0 && a.releaseToken === undefined) {
+      return { reason: 'not_holdable', why: 'async_hold has neither message paths nor a release token' };
+    }
+    if (a.releaseToken !== undefined && a.releaseToken.length !== 32) {
+      return { reason: 'not_holdable', why: 'release token is not 32 bytes' };
+    }
+    if (!holdable(hold.failAt, this.height, this.config.minHoldBlocks)) {
+      return {
+        reason: 'not_holdable',
+        why: 'deadline too close to hold',
+        fields: { failAt: hold.failAt, height: this.height, minHoldBlocks: this.config.minHoldBlocks },
+      };
+    }
+    const t = h.trampoline;
+    if (t && (t.invoice === undefined) === (t.outgoingNodeId === undefined)) {
+      return {
+        reason: 'not_holdable',
+        why: 'trampoline_request needs exactly one of invoice or outgoing_node_id',
+      };
+    }
+    if (set) {
+      if (set.closed) return { reason: 'not_holdable', why: 'MPP set already released or failed' };
+      if (set.totalMsat !== a.totalMsat)
+        return { reason: 'not_holdable', why: 'MPP part disagrees on the set total' };
+      if (set.trampoline !== (t !== undefined)) {
+        return { reason: 'not_holdable', why: 'MPP parts mix trampoline and forward mode' };
+      }
+    }
+    const cap = this.caps.check(peerKeyOf(h), h.amountInMsat);
+    if (cap) {
+      this.metrics.capTripped(cap);
+      return { reason: 'cap_exceeded', why: 'hold cap exceeded', fields: { cap } };
+    }
+    return undefined;
+  }
+
+  private refuse(
+    hold: HoldRecord,
+    reason: FailReason,
+    why: string,
+    fields: Record<string, unknown> = {},
+  ): void {
+    this.logger.warn(`htlc refused: ${why}`, { key: hold.key, reason, ...fields });
+    hold.state = 'failed';
+    hold.verdict = { kind: 'fail', reason, trampoline: hold.htlc.trampoline !== undefined };
+    this.metrics.holdOutcome('refused');
+    const v = hold.verdict;
+    this.enqueue(
+      () => this.store.insertHold(hold),
+      () => {
+        this.deliver(hold.key, v);
+        this.forget(hold);
+      },
+    );
+  }
+
+  /** Intake threw on input we did not foresee: record a refusal so a replay gets the same answer. */
+  private refuseBroken(h: InterceptedHtlc): void {
+    try {
+      const now = this.clock.now();
+      const holdId = new Uint8Array(randomBytes(16));
+      const hold: HoldRecord = {
+        holdId,
+        holdIdHex: hex(holdId),
+        key: h.key,
+        setId: `one:${hex(holdId)}`,
+        paymentHashHex: '',
+        state: 'received',
+        htlc: h,
+        holdStart: this.height,
+        failAt: this.height,
+        createdMs: now,
+        updatedMs: now,
+        verdict: undefined,
+      };
+      this.byKey.set(h.key, hold);
+      this.refuse(hold, 'not_holdable', 'malformed htlc');
+    } catch (err) {
+      this.logger.error('could not refuse malformed htlc; leaving it with the host', {
+        key: h.key,
+        error: String(err),
+      });
+    }
+  }
+
+  private admit(hold: HoldRecord, set: HoldSet): void {
+    hold.state = 'held';
+    this.byKey.set(hold.key, hold);
+    this.byHoldId.set(hold.holdIdHex, hold);
+    this.caps.add(peerKeyOf(hold.htlc), hold.htlc.amountInMsat);
+    set.parts.push(hold);
+    const token = hold.htlc.asyncHold?.releaseToken;
+    if (token !== undefined) this.tokens.set(hex(token), set);
+  }
+
+  private restore(rec: HoldRecord): void {
+    const total = rec.htlc.asyncHold?.totalMsat;
+    let set = this.sets.get(rec.setId);
+    if (!set) {
+      set = new HoldSet(rec.setId, total);
+      this.sets.set(set.id, set);
+    }
+    const state = rec.state;
+    this.admit(rec, set);
+    rec.state = state;
+    if (state === 'paying') set.closed = true;
+  }
+
+  private resume(set: HoldSet): void {
+    if (set.parts.some((p) => p.state === 'paying')) {
+      this.resumePayment(set);
+    } else if (set.complete) {
+      this.onComplete(set, false);
+    } else {
+      const first = Math.min(...set.parts.map((p) => p.createdMs));
+      this.armMppTimeout(set, Math.max(0, first + this.config.mppTimeoutMs - this.clock.now()));
+    }
+  }
+
+  private armMppTimeout(set: HoldSet, ms: number): void {
+    set.timeout = this.clock.setTimeout(() => {
+      set.timeout = undefined;
+      if (this.dead || set.closed || set.complete) return;
+      this.logger.info('MPP set incomplete at timeout; failing its parts', {
+        setId: set.id,
+        received: set.receivedMsat,
+        total: set.totalMsat,
+      });
+      this.failSet(set, 'mpp_timeout');
+    }, ms);
+  }
+
+  /** The set is complete: apply an early release, or start telling the recipient. */
+  private onComplete(set: HoldSet, fresh: boolean): void {
+    if (set.timeout !== undefined) this.clock.clearTimeout(set.timeout);
+    set.timeout = undefined;
+    if (fresh) {
+      for (const p of set.parts) {
+        const token = p.htlc.asyncHold?.releaseToken;
+        if (token !== undefined && this.early.take(hex(token))) {
+          this.metrics.release('early_applied');
+          this.logger.info('early release applied', { setId: set.id });
+          set.releaseRequested = true;
+        }
+      }
+    }
+    if (set.releaseRequested) {
+      this.releaseSet(set, 'release before completion');
+      return;
+    }
+    const leader = set.leader;
+    this.notifier.start(set.id, {
+      messagePaths: leader.htlc.asyncHold?.messagePaths ?? [],
+      replyPathId: releasePathId(this.releaseKey, leader.holdId),
+    });
+  }
+
+  // ---- release ----
+
+  private onRelease(pathId: Uint8Array): void {
+    const v = verifyPathId(this.releaseKey, pathId);
+    if (v.ok) {
+      const idHex = hex(v.holdId);
+      const hold = this.byHoldId.get(idHex);
+      const set = hold && this.sets.get(hold.setId);
+      if (set) {
+        this.releaseFrom(set, 'path_id');
+        return;
+      }
+      const stored = this.store.byHoldId(v.holdId);
+      if (stored) {
+        this.metrics.release('stale');
+        this.logger.info('release for a finished hold ignored', { holdId: idHex, state: stored.state });
+      } else {
+        this.metrics.release('dropped');
+        this.logger.warn('release dropped: valid path id for an unknown hold', { holdId: idHex });
+      }
+      return;
+    }
+    if (v.why === 'length') {
+      this.metrics.release('forged');
+      this.logger.warn('release dropped: path id is not 32 bytes', { length: pathId.length });
+      return;
+    }
+    const tokenHex = hex(pathId);
+    const bySet = this.tokens.get(tokenHex);
+    if (bySet) {
+      this.releaseFrom(bySet, 'release_token');
+      return;
+    }
+    if (v.holdId && (this.byHoldId.has(hex(v.holdId)) || this.store.byHoldId(v.holdId))) {
+      this.metrics.release('forged');
+      this.logger.warn('release dropped: path id names a hold but its HMAC does not verify', {
+        holdId: hex(v.holdId),
+      });
+      return;
+    }
+    // Perhaps a sender's release token whose HTLC has not reached us yet.
+    this.metrics.release('buffered');
+    this.logger.debug('release matches no hold yet; keeping it for a while');
+    this.early.add(tokenHex);
+  }
+
+  private releaseFrom(set: HoldSet, via: string): void {
+    if (set.closed) {
+      this.metrics.release('duplicate');
+      this.logger.debug('duplicate release ignored', { setId: set.id, via });
+      return;
+    }
+    if (!set.complete) {
+      set.releaseRequested = true;
+      this.logger.info('release before the MPP set is complete; applied on completion', {
+        setId: set.id,
+        via,
+      });
+      return;
+    }
+    this.releaseSet(set, via);
+  }
+
+  private releaseSet(set: HoldSet, via: string): void {
+    this.closeSet(set);
+    this.metrics.release('released');
+    this.logger.info('hold released', { setId: set.id, via, parts: set.parts.length });
+    if (set.trampoline) {
+      this.startPayment(set);
+      return;
+    }
+    for (const p of set.parts) this.finish(p, 'forwarded', { kind: 'continue' });
+  }
+
+  private closeSet(set: HoldSet): void {
+    set.closed = true;
+    this.notifier.stop(set.id);
+    if (set.timeout !== undefined) this.clock.clearTimeout(set.timeout);
+    set.timeout = undefined;
+  }
+
+  // ---- trampoline ----
+
+  private payRequestFor(set: HoldSet): PayRequest | undefined {
+    const req = set.leader.htlc.trampoline;
+    if (!req) return undefined;
+    const incoming = set.incomingMsat;
+    return {
+      paymentHash: set.leader.htlc.paymentHash,
+      request: req,
+      maxAmountMsat: incoming - trampolineFee(this.config, incoming),
+      maxExpiry: Math.min(...set.parts.map((p) => p.htlc.incomingExpiry)) - this.config.safetyBlocks,
+    };
+  }
+
+  private startPayment(set: HoldSet): void {
+    const req = this.payRequestFor(set);
+    if (!req) return;
+    const amt = req.request.amtToForwardMsat;
+    if (req.maxAmountMsat <= 0n || (amt !== undefined && amt > req.maxAmountMsat)) {
+      this.logger.warn('trampoline payment refused: incoming does not cover amount and fee', {
+        setId: set.id,
+        incoming: set.incomingMsat,
+        amtToForward: amt,
+      });
+      for (const p of set.parts)
+        this.finish(p, 'failed', { kind: 'fail', reason: 'payment_failed', trampoline: true });
+      return;
+    }
+    const now = this.clock.now();
+    for (const p of set.parts) {
+      assertTransition(p.state, 'paying');
+      p.state = 'paying';
+      p.updatedMs = now;
+      this.enqueue(() => this.store.updateHold(p));
+    }
+    // The attempt is on disk before the host hears of it: a restart looks it up, never pays twice.
+    this.enqueue(
+      () => this.store.insertPayment(set.id, req.paymentHash, now),
+      () => this.callPay(set, req),
+    );
+  }
+
+  private callPay(set: HoldSet, req: PayRequest): void {
+    if (!this.mayCallHost('pay')) return;
+    this.backend.pay(req).then(
+      (r) => this.onPaid(set, r),
+      (err: unknown) => {
+        // A thrown call does not say the payment failed: it may be in flight. Ask the host if we can.
+        this.logger.error('pay call failed', { setId: set.id, error: String(err) });
+        if (this.backend.trackPayment) this.track(set, req, false);
+        else this.onPaid(set, { ok: false, reason: `pay call failed: ${String(err)}` });
+      },
+    );
+  }
+
+  private resumePayment(set: HoldSet): void {
+    const req = this.payRequestFor(set);
+    if (!req) return;
+    if (this.backend.trackPayment) {
+      this.track(set, req, true);
+    } else {
+      this.logger.warn(
+        'backend cannot look up payments; paying again and relying on the host to refuse a duplicate',
+        {
+          setId: set.id,
+        },
+      );
+      this.callPay(set, req);
+    }
+  }
+
+  private track(set: HoldSet, req: PayRequest, payIfUnknown: boolean): void {
+    const track = this.backend.trackPayment?.bind(this.backend);
+    if (!track || !this.mayCallHost('track')) return;
+    track(req.paymentHash).then(
+      (r) => {
+        if (r !== undefined) this.onPaid(set, r);
+        else if (payIfUnknown) this.callPay(set, req);
+        else this.onPaid(set, { ok: false, reason: 'payment never reached the host' });
+      },
+      (err: unknown) => {
+        // Unknown outcome: keep the hold paying (the operator can look) rather than risk paying twice.
+        this.logger.error('payment lookup failed; hold stays in paying', {
+          setId: set.id,
+          error: String(err),
+        });
+      },
+    );
+  }
+
+  private onPaid(set: HoldSet, r: PayResult): void {
+    if (this.dead || !set.parts.every((p) => p.state === 'paying')) return;
+    const hash = set.leader.htlc.paymentHash;
+    let result = r;
+    if (r.ok && (r.preimage.length !== 32 || !timingSafeEqual(sha256(r.preimage), hash))) {
+      this.logger.error('host returned a preimage that does not match the payment hash', { setId: set.id });
+      result = { ok: false, reason: 'preimage mismatch' };
+    }
+    const now = this.clock.now();
+    if (result.ok) {
+      const preimage = result.preimage;
+      this.enqueue(() => this.store.finishPayment(set.id, 'succeeded', preimage, undefined, now));
+      this.logger.info('trampoline payment succeeded; settling', { setId: set.id });
+      for (const p of set.parts) this.finish(p, 'settled', { kind: 'settle', preimage });
+    } else {
+      const reason = result.reason;
+      this.enqueue(() => this.store.finishPayment(set.id, 'failed', undefined, reason, now));
+      this.logger.warn('trampoline payment failed', { setId: set.id, reason });
+      for (const p of set.parts)
+        this.finish(p, 'failed', { kind: 'fail', reason: 'payment_failed', trampoline: true });
+    }
+  }
+
+  // ---- failing and deadlines ----
+
+  private failSet(set: HoldSet, reason: FailReason): void {
+    this.closeSet(set);
+    for (const p of set.parts) {
+      if (p.state !== 'held') continue;
+      this.finish(p, reason === 'expired' ? 'expired' : 'failed', {
+        kind: 'fail',
+        reason,
+        trampoline: p.htlc.trampoline !== undefined,
+      });
+    }
+  }
+
+  private expireDue(): void {
+    for (const set of this.sets.values()) {
+      if (set.closed || set.parts.length === 0 || !isDue(set.failAt, this.height)) continue;
+      this.logger.info('hold deadline reached; failing', {
+        setId: set.id,
+        failAt: set.failAt,
+        height: this.height,
+      });
+      this.failSet(set, 'expired');
+    }
+  }
+
+  /** Move a hold to a final state; its verdict goes out after the transition commits. */
+  private finish(hold: HoldRecord, to: HoldState, verdict: Verdict): void {
+    assertTransition(hold.state, to);
+    const wasActive = isActive(hold.state);
+    hold.state = to;
+    hold.verdict = verdict;
+    hold.updatedMs = this.clock.now();
+    if (wasActive) {
+      this.caps.remove(peerKeyOf(hold.htlc), hold.htlc.amountInMsat);
+      this.byHoldId.delete(hold.holdIdHex);
+    }
+    this.metrics.holdOutcome(to as HoldOutcome);
+    this.enqueue(
+      () => this.store.updateHold(hold),
+      () => {
+        this.deliver(hold.key, verdict);
+        this.forget(hold);
+      },
+    );
+  }
+
+  /** After commit: the store answers replays of this hold from now on. */
+  private forget(hold: HoldRecord): void {
+    if (this.byKey.get(hold.key) === hold) this.byKey.delete(hold.key);
+    const set = this.sets.get(hold.setId);
+    if (set && set.closed && set.parts.every((p) => p.verdict !== undefined)) {
+      this.sets.delete(set.id);
+      for (const p of set.parts) {
+        const token = p.htlc.asyncHold?.releaseToken;
+        if (token !== undefined && this.tokens.get(hex(token)) === set) this.tokens.delete(hex(token));
+      }
+    }
+  }
+
+  // ---- admin helpers ----
+
+  private adminFind(
+    holdIdHex: string,
+  ): { ok: true; set: HoldSet } | { ok: false; error: HoldErrorCode; message: string } {
+    if (this.dead) return { ok: false, error: 'not_active', message: 'engine is stopped' };
+    const idHex = holdIdHex.toLowerCase();
+    const hold = this.byHoldId.get(idHex);
+    const set = hold && this.sets.get(hold.setId);
+    if (set && !set.closed) return { ok: true, set };
+    if (hold || (/^[0-9a-f]{32}$/.test(idHex) && this.store.byHoldId(Buffer.from(idHex, 'hex')))) {
+      return { ok: false, error: 'not_active', message: 'hold is no longer held' };
+    }
+    return { ok: false, error: 'unknown_hold', message: 'no such hold' };
+  }
+
+  // ---- group commit ----
+
+  private enqueue(write: (() => void) | undefined, after?: () => void): void {
+    if (this.dead) return;
+    if (write) this.writes.push(write);
+    if (after) this.afters.push(after);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      this.clock.defer(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.dead) return;
+    const writes = this.writes;
+    const afters = this.afters;
+    this.writes = [];
+    this.afters = [];
+    try {
+      if (writes.length > 0) {
+        this.store.transaction(() => {
+          for (const w of writes) {
+            if (this.crashPoint?.('write')) throw new CrashAbort();
+            w();
+          }
+        });
+      }
+    } catch (err) {
+      if (err instanceof CrashAbort) {
+        this.die('crash point: write');
+        return;
+      }
+      // Nothing of this batch is stored, so nothing of it may reach the host. Stop answering: the host
+      // keeps every HTLC, and a restart resumes from the last commit.
+      this.logger.error('hold store commit failed; engine stops', { error: String(err) });
+      this.die('store failure');
+      return;
+    }
+    for (const a of afters) {
+      if (this.dead) return;
+      a();
+    }
+    this.metrics.holdsActive(this.byHoldId.size);
+  }
+
+  private deliver(key: string, verdict: Verdict): void {
+    const w = this.waiters.get(key);
+    if (!w || !this.mayCallHost('verdict')) return;
+    this.waiters.delete(key);
+    w.resolve(verdict);
+  }
+
+  private mayCallHost(step: CrashStep): boolean {
+    if (this.dead) return false;
+    if (this.crashPoint?.(step)) {
+      this.die(`crash point: ${step}`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Abandon everything at once, as a killed process would: pending verdicts are never sent. */
+  private die(why: string): void {
+    if (this.dead) return;
+    this.logger.error('hold engine died', { why });
+    this.shutdown();
+  }
+
+  private shutdown(): void {
+    this.dead = true;
+    this.notifier.stopAll();
+    this.early.clear();
+    for (const s of this.sets.values()) if (s.timeout !== undefined) this.clock.clearTimeout(s.timeout);
+    this.writes = [];
+    this.afters = [];
+    this.store.close();
+  }
+}
+
+function toView(r: HoldRecord): HoldView {
+  return {
+    holdId: r.holdIdHex,
+    htlcKey: r.key,
+    setId: r.setId,
+    paymentHash: r.paymentHashHex,
+    state: r.state,
+    mode: r.htlc.trampoline ? 'trampoline' : 'forward',
+    amountInMsat: r.htlc.amountInMsat,
+    amountOutMsat: r.htlc.amountOutMsat,
+    incomingPeer: r.htlc.incomingPeer,
+    incomingChannel: r.htlc.incomingChannel,
+    holdStart: r.holdStart,
+    failAt: r.failAt,
+    createdMs: r.createdMs,
+    updatedMs: r.updatedMs,
+    verdict: r.verdict?.kind,
+    failReason: r.verdict?.kind === 'fail' ? r.verdict.reason : undefined,
+  };
+}
+
+export { HoldError };

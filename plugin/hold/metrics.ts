@@ -1,0 +1,25 @@
+// What the engine reports for monitoring. ops/ implements it with prom-client; suggested names:
+// async_trampoline_holds_active (gauge), async_trampoline_hold_outcomes_total{outcome},
+// async_trampoline_releases_total{result}, async_trampoline_notices_total{result},
+// async_trampoline_caps_tripped_total{cap}.
+import type { CapName } from './policy.js';
+
+export type HoldOutcome = 'forwarded' | 'settled' | 'failed' | 'expired' | 'refused' | 'passthrough';
+export type ReleaseResult =
+  'released' | 'duplicate' | 'stale' | 'forged' | 'buffered' | 'early_applied' | 'dropped';
+
+export interface EngineMetrics {
+  holdsActive(n: number): void;
+  holdOutcome(outcome: HoldOutcome): void;
+  release(result: ReleaseResult): void;
+  notice(result: 'sent' | 'error'): void;
+  capTripped(cap: CapName): void;
+}
+
+export const nullMetrics: EngineMetrics = {
+  holdsActive: () => {},
+  holdOutcome: () => {},
+  release: () => {},
+  notice: () => {},
+  capTripped: () => {},
+};
