@@ -1,0 +1,108 @@
+// Trampoline mode: pay onward with LND's own pathfinding (routerrpc.SendPaymentV2), following the
+// payment to its end. If the stream breaks (LND restart), TrackPaymentV2 picks the same payment up
+// by hash, so one payment hash is never paid twice by us.
+import type { ClientReadableStream } from '@grpc/grpc-js';
+import type { PayRequest, PayResult } from '../../hold/backend.js';
+import type { Logger } from '../../ops/log.js';
+import type { GrpcError, LndClients } from './grpc.js';
+import { serverStream } from './grpc.js';
+import type { PaymentMsg } from './messages.js';
+
+export interface PayOptions {
+  /** Current best height, to turn the absolute maxExpiry into LND's relative cltv_limit. */
+  height: () => number;
+  timeoutSeconds: number;
+}
+
+const ALREADY_EXISTS = /already (exists|paid|in flight)|payment is in transition/i;
+
+export async function payWithLnd(
+  c: LndClients,
+  req: PayRequest,
+  opts: PayOptions,
+  log: Logger,
+): Promise<PayResult> {
+  const r = req.request;
+  const cltvLimit = req.maxExpiry - opts.height();
+  if (cltvLimit <= 0) return { ok: false, reason: 'no time left before the incoming HTLC expires' };
+  const hash = Buffer.from(req.paymentHash);
+  const base: Record<string, unknown> = {
+    payment_hash: hash,
+    timeout_seconds: opts.timeoutSeconds,
+    cltv_limit: cltvLimit,
+    no_inflight_updates: true,
+  };
+  let body: Record<string, unknown>;
+  if (r.invoice !== undefined) {
+    body = { ...base, payment_request: r.invoice };
+    // An amountless invoice needs the amount; an invoice with one must not get a second one.
+    if (r.amtToForwardMsat !== undefined) body.amt_msat = r.amtToForwardMsat.toString();
+  } else if (r.outgoingNodeId !== undefined && r.amtToForwardMsat !== undefined) {
+    body = {
+      ...base,
+      dest: Buffer.from(r.outgoingNodeId, 'hex'),
+      amt_msat: r.amtToForwardMsat.toString(),
+      final_cltv_delta: 40,
+      dest_custom_records: r.keysendPreimage ? { '5482373484': Buffer.from(r.keysendPreimage) } : {},
+    };
+  } else {
+    return { ok: false, reason: 'trampoline request names neither an invoice nor node id + amount' };
+  }
+  const amount = r.amtToForwardMsat ?? 0n;
+  // Fee limit: whatever the incoming HTLC leaves above the amount paid (LND ignores it if negative).
+  const feeLimit = req.maxAmountMsat - amount;
+  if (amount > 0n && feeLimit < 0n)
+    return { ok: false, reason: 'incoming amount does not cover the payment' };
+  if (amount > 0n) body.fee_limit_msat = feeLimit.toString();
+  else body.fee_limit_msat = '0';
+
+  const first = await follow(serverStream(c.router, 'SendPaymentV2', body), log);
+  if (first.kind === 'final') return first.result;
+  if (first.kind === 'error' && !ALREADY_EXISTS.test(first.message)) {
+    // The stream may have broken with the payment in flight; tracking tells for sure.
+    log.warn('SendPaymentV2 stream failed; tracking the payment', { error: first.message });
+  }
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const t = await follow(
+      serverStream(c.router, 'TrackPaymentV2', { payment_hash: hash, no_inflight_updates: true }),
+      log,
+    );
+    if (t.kind === 'final') return t.result;
+    if (t.kind === 'error' && /not found|unknown payment/i.test(t.message)) {
+      return {
+        ok: false,
+        reason: `payment not started: ${first.kind === 'error' ? first.message : t.message}`,
+      };
+    }
+    await new Promise((res) => setTimeout(res, Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5))));
+  }
+  return { ok: false, reason: 'gave up tracking the payment' };
+}
+
+type Followed = { kind: 'final'; result: PayResult } | { kind: 'error'; message: string };
+
+function follow(s: ClientReadableStream<unknown>, log: Logger): Promise<Followed> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (f: Followed): void => {
+      if (done) return;
+      done = true;
+      s.removeAllListeners('data');
+      s.on('error', () => {});
+      s.cancel();
+      resolve(f);
+    };
+    s.on('data', (raw: unknown) => {
+      const p = raw as PaymentMsg;
+      if (p.status === 'SUCCEEDED') {
+        const pre = Buffer.from(p.payment_preimage, 'hex');
+        if (pre.length === 32) finish({ kind: 'final', result: { ok: true, preimage: new Uint8Array(pre) } });
+        else log.error('succeeded payment without a 32-byte preimage', { hash: p.payment_hash });
+      } else if (p.status === 'FAILED') {
+        finish({ kind: 'final', result: { ok: false, reason: p.failure_reason || 'failed' } });
+      }
+    });
+    s.on('error', (e: GrpcError) => finish({ kind: 'error', message: e.details ?? e.message }));
+    s.on('end', () => finish({ kind: 'error', message: 'stream ended without a final state' }));
+  });
+}

@@ -1,0 +1,275 @@
+// Start-up checks for the LND sidecar: refuse to run on an LND that would put held HTLCs at risk,
+// with one clear message per problem (all problems at once, so an operator fixes them in one go).
+import type { LndClients, GrpcError } from './grpc.js';
+import { unary, GRPC_UNIMPLEMENTED } from './grpc.js';
+import { LndError, lndError } from './errors.js';
+import type { GetInfoResponse, Version } from './messages.js';
+
+export interface LndVersion {
+  major: number;
+  minor: number;
+  patch: number;
+  /** As LND reports it, e.g. "0.21.2-beta commit=v0.21.2-beta". */
+  text: string;
+}
+
+/** How onion messages reach us and leave us on this LND. */
+export type OnionTransport = 'native' | 'custom-message';
+
+export interface LndFacts {
+  nodeId: string;
+  version: LndVersion;
+  blockHeight: number;
+  buildTags: string[] | undefined;
+  requireInterceptor: boolean;
+  onionTransport: OnionTransport;
+}
+
+export interface PreflightOptions {
+  /** Custom message type carrying onion messages on LND 0.20 (BOLT 4 onion_message is 513). */
+  onionMessageType: number;
+  /** Which parts of LND this process needs: the LSP sidecar, the recipient agent, or the sender SDK. */
+  role: 'sidecar' | 'recipient' | 'sender';
+}
+
+export interface PreflightResult {
+  facts: LndFacts | undefined;
+  problems: LndError[];
+  warnings: string[];
+}
+
+/** Parse GetInfo's version string ("0.21.2-beta commit=..."). */
+export function parseLndVersion(text: string): LndVersion | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(text.trim());
+  if (!m) return undefined;
+  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), text };
+}
+
+export function isSupportedVersion(v: LndVersion): boolean {
+  return v.major === 0 && (v.minor === 20 || v.minor === 21);
+}
+
+/** Native onion messages arrived in 0.21 (SendOnionMessage / SubscribeOnionMessages). */
+export function onionTransportFor(v: LndVersion): OnionTransport {
+  return v.major === 0 && v.minor < 21 ? 'custom-message' : 'native';
+}
+
+interface MethodNeed {
+  method: string;
+  perms: [string, string][];
+  roles: PreflightOptions['role'][];
+  /** Only on LND versions with native onion messages. */
+  onlyNative?: boolean;
+  onlyCustom?: boolean;
+}
+
+// Every RPC each role calls, with LND's own permission for it (rpcserver.go / sub-server permission
+// maps). Checked with CheckMacaroonPermissions so a macaroon with uri caveats is judged correctly.
+const NEEDS: MethodNeed[] = [
+  {
+    method: '/lnrpc.Lightning/GetInfo',
+    perms: [['info', 'read']],
+    roles: ['sidecar', 'recipient', 'sender'],
+  },
+  { method: '/routerrpc.Router/HtlcInterceptor', perms: [['offchain', 'write']], roles: ['sidecar'] },
+  { method: '/routerrpc.Router/SendPaymentV2', perms: [['offchain', 'write']], roles: ['sidecar'] },
+  { method: '/routerrpc.Router/TrackPaymentV2', perms: [['offchain', 'read']], roles: ['sidecar', 'sender'] },
+  { method: '/routerrpc.Router/SendToRouteV2', perms: [['offchain', 'write']], roles: ['sender'] },
+  { method: '/routerrpc.Router/BuildRoute', perms: [['offchain', 'read']], roles: ['sender'] },
+  {
+    method: '/signrpc.Signer/DeriveSharedKey',
+    perms: [['signer', 'generate']],
+    roles: ['sidecar', 'recipient'],
+  },
+  {
+    method: '/chainrpc.ChainNotifier/RegisterBlockEpochNtfn',
+    perms: [['onchain', 'read']],
+    roles: ['sidecar'],
+  },
+  { method: '/lnrpc.Lightning/ListPeers', perms: [['peers', 'read']], roles: ['sidecar', 'recipient'] },
+  { method: '/lnrpc.Lightning/ConnectPeer', perms: [['peers', 'write']], roles: ['sidecar', 'recipient'] },
+  {
+    method: '/lnrpc.Lightning/SendOnionMessage',
+    perms: [['offchain', 'write']],
+    roles: ['sidecar', 'recipient'],
+    onlyNative: true,
+  },
+  {
+    method: '/lnrpc.Lightning/SubscribeOnionMessages',
+    perms: [['offchain', 'read']],
+    roles: ['sidecar', 'recipient'],
+    onlyNative: true,
+  },
+  {
+    method: '/lnrpc.Lightning/SendCustomMessage',
+    perms: [['offchain', 'write']],
+    roles: ['sidecar', 'recipient'],
+    onlyCustom: true,
+  },
+  {
+    method: '/lnrpc.Lightning/SubscribeCustomMessages',
+    perms: [['offchain', 'read']],
+    roles: ['sidecar', 'recipient'],
+    onlyCustom: true,
+  },
+];
+
+/** Sub-servers (build tags) each role needs. routerrpc and verrpc are always compiled in. */
+function neededTags(role: PreflightOptions['role']): string[] {
+  if (role === 'sidecar') return ['signrpc', 'chainrpc'];
+  if (role === 'recipient') return ['signrpc'];
+  return [];
+}
+
+const msg = (e: unknown): string => {
+  const g = e as GrpcError;
+  return g.details ?? g.message ?? String(e);
+};
+
+export async function preflight(c: LndClients, opts: PreflightOptions): Promise<PreflightResult> {
+  const problems: LndError[] = [];
+  const warnings: string[] = [];
+  let info: GetInfoResponse;
+  try {
+    info = await unary<GetInfoResponse>(c.lightning, 'GetInfo', {});
+  } catch (e) {
+    problems.push(
+      lndError('unreachable', `cannot call LND GetInfo: ${msg(e)} (check --lnd-rpc, TLS cert, macaroon)`),
+    );
+    return { facts: undefined, problems, warnings };
+  }
+
+  const version = parseLndVersion(info.version);
+  if (!version || !isSupportedVersion(version)) {
+    problems.push(
+      lndError(
+        'unsupported_version',
+        `LND ${info.version || '(unknown)'} is not supported: need 0.20.x or 0.21.x`,
+      ),
+    );
+  }
+
+  let buildTags: string[] | undefined;
+  try {
+    const v = await unary<Version>(c.versioner, 'GetVersion', {});
+    buildTags = v.build_tags;
+  } catch (e) {
+    warnings.push(
+      `cannot read LND build tags (verrpc GetVersion: ${msg(e)}); sub-servers are probed on first use`,
+    );
+  }
+  if (buildTags) {
+    for (const tag of neededTags(opts.role)) {
+      if (!buildTags.includes(tag)) {
+        problems.push(
+          lndError(
+            'missing_subserver',
+            `LND was built without the '${tag}' sub-server (build tags: ${buildTags.join(',')}); rebuild with tags="${tag} ..."`,
+          ),
+        );
+      }
+    }
+  }
+
+  if (opts.role === 'sidecar' && !info.require_htlc_interceptor) {
+    problems.push(
+      lndError(
+        'interceptor_not_required',
+        'LND runs without --requireinterceptor: it would forward every held HTLC the moment this sidecar disconnects; restart lnd with requireinterceptor=true',
+      ),
+    );
+  }
+
+  const transport = version ? onionTransportFor(version) : 'native';
+  if (version && opts.role !== 'sender') {
+    await checkOnionTransport(c, transport, opts.onionMessageType, info, problems, warnings);
+  }
+
+  for (const need of NEEDS) {
+    if (!need.roles.includes(opts.role)) continue;
+    if (need.onlyNative && transport !== 'native') continue;
+    if (need.onlyCustom && transport !== 'custom-message') continue;
+    try {
+      const res = await unary<{ valid: boolean }>(c.lightning, 'CheckMacaroonPermissions', {
+        macaroon: c.macaroon,
+        permissions: need.perms.map(([entity, action]) => ({ entity, action })),
+        fullMethod: need.method,
+      });
+      if (!res.valid) throw new Error('not valid');
+    } catch (e) {
+      const code = (e as GrpcError).code;
+      if (code === GRPC_UNIMPLEMENTED) {
+        warnings.push('LND has no CheckMacaroonPermissions; macaroon permissions are not checked up front');
+        break;
+      }
+      const perms = need.perms.map(([a, b]) => `${a}:${b}`).join(' ');
+      problems.push(
+        lndError(
+          'macaroon_permission',
+          `the macaroon may not call ${need.method} (needs ${perms}): ${msg(e)}`,
+        ),
+      );
+      // Without macaroon:read every check fails the same way; one line says it.
+      if (/macaroon/.test(msg(e)) && /permission denied/.test(msg(e)) && need.method.endsWith('GetInfo'))
+        break;
+    }
+  }
+
+  const facts: LndFacts | undefined = version
+    ? {
+        nodeId: info.identity_pubkey,
+        version,
+        blockHeight: info.block_height,
+        buildTags,
+        requireInterceptor: info.require_htlc_interceptor,
+        onionTransport: transport,
+      }
+    : undefined;
+  return { facts, problems, warnings };
+}
+
+async function checkOnionTransport(
+  c: LndClients,
+  transport: OnionTransport,
+  customType: number,
+  info: GetInfoResponse,
+  problems: LndError[],
+  warnings: string[],
+): Promise<void> {
+  if (transport === 'native') {
+    // LND advertises onion_messages (bit 38/39) unless started with protocol.no-onion-messages.
+    const f = info.features;
+    if (!('38' in f) && !('39' in f)) {
+      problems.push(
+        lndError(
+          'config',
+          'LND 0.21 has onion messages turned off (protocol.no-onion-messages); remove that option',
+        ),
+      );
+    }
+    return;
+  }
+  // 0.20: onion messages below the custom range reach SubscribeCustomMessages only with
+  // protocol.custom-message=<type>. GetDebugInfo reports the running config when the macaroon allows.
+  try {
+    const dbg = await unary<{ config: Record<string, string> }>(c.lightning, 'GetDebugInfo', {});
+    const value = dbg.config['protocol.custom-message'] ?? '';
+    if (!value.split(/[\s,[\]]+/).includes(String(customType))) {
+      problems.push(
+        lndError(
+          'custom_message_not_enabled',
+          `LND 0.20 does not pass onion messages (type ${customType}) to plugins: start lnd with protocol.custom-message=${customType}`,
+        ),
+      );
+    }
+  } catch (e) {
+    warnings.push(
+      `cannot read LND's config (GetDebugInfo: ${msg(e)}); make sure lnd runs with protocol.custom-message=${customType}`,
+    );
+  }
+}
+
+/** One line per problem, for the sidecar's refusal to start. */
+export function describeProblems(problems: LndError[]): string {
+  return problems.map((p) => `- [${p.code}] ${p.message}`).join('\n');
+}
