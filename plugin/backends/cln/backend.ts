@@ -1,0 +1,229 @@
+// Core Lightning as an engine Backend. The plugin host hands hook payloads and notifications here;
+// this converts them to engine events once, at the edge, and turns engine requests into lightningd
+// RPC calls (getinfo, makesecret, injectonionmessage, xpay).
+import { hexToBytes } from '@noble/hashes/utils.js';
+import type {
+  Backend,
+  HeldHtlcNotice,
+  Height,
+  HostEvents,
+  PayRequest,
+  PayResult,
+  Verdict,
+} from '../../hold/backend.js';
+import { SupersededError } from '../../hold/backend.js';
+import type { Logger } from '../../ops/log.js';
+import { buildHeldHtlcAvailable, type AsyncMessageTypes } from '../../protocol/onion-message.js';
+import {
+  answerFor,
+  failAnswer,
+  HtlcInputError,
+  isValidHtlcAnswer,
+  parseHtlcAccepted,
+  type HtlcAcceptedAnswer,
+} from './htlc-accepted.js';
+import type { TypeNumbers } from './manifest.js';
+import {
+  CONTINUE,
+  isValidOnionMessageAnswer,
+  parseBlockAdded,
+  parseOnionMessageRecv,
+} from './onion-message-recv.js';
+import { NO_ANSWER, errText, type HookHandler } from './plugin-host.js';
+import type { RpcCaller } from './rpc-client.js';
+
+/** makesecret input: the release key is derived from hsm_secret, stable across restarts. */
+export const RELEASE_KEY_LABEL = 'async-trampoline release-path key v1';
+
+export class UnsupportedError extends Error {
+  override readonly name = 'UnsupportedError';
+}
+
+export interface ClnBackendOptions {
+  rpc: RpcCaller;
+  types: TypeNumbers;
+  logger: Logger;
+}
+
+export class ClnBackend implements Backend {
+  private events: HostEvents | undefined;
+  private height: Height | undefined;
+  private id: string | undefined;
+  private key: Uint8Array | undefined;
+  private readonly log: Logger;
+  private readonly releaseTypes: Set<bigint>;
+
+  constructor(private readonly opts: ClnBackendOptions) {
+    this.log = opts.logger.child({ component: 'cln-backend' });
+    this.releaseTypes = new Set(opts.types.releaseHeldHtlc);
+  }
+
+  async start(events: HostEvents): Promise<void> {
+    const info = await this.opts.rpc.call<{ id?: unknown; blockheight?: unknown }>('getinfo');
+    if (typeof info.id !== 'string' || !/^0[23][0-9a-f]{64}$/.test(info.id))
+      throw new Error('getinfo: no node id');
+    this.id = info.id;
+    if (typeof info.blockheight === 'number') this.noteHeight(info.blockheight);
+    this.events = events;
+  }
+
+  async stop(): Promise<void> {
+    this.events = undefined;
+  }
+
+  async nodeId(): Promise<string> {
+    if (this.id) return this.id;
+    const info = await this.opts.rpc.call<{ id?: unknown }>('getinfo');
+    if (typeof info.id !== 'string') throw new Error('getinfo: no node id');
+    this.id = info.id;
+    return info.id;
+  }
+
+  async currentHeight(): Promise<Height> {
+    if (this.height !== undefined) return this.height;
+    const info = await this.opts.rpc.call<{ blockheight?: unknown }>('getinfo');
+    if (typeof info.blockheight !== 'number') throw new Error('getinfo: no blockheight');
+    this.noteHeight(info.blockheight);
+    return info.blockheight;
+  }
+
+  async releaseKey(): Promise<Uint8Array> {
+    if (this.key) return this.key;
+    const r = await this.opts.rpc.call<{ secret?: unknown }>('makesecret', { string: RELEASE_KEY_LABEL });
+    if (typeof r.secret !== 'string' || !/^[0-9a-f]{64}$/i.test(r.secret))
+      throw new Error('makesecret: no secret');
+    this.key = hexToBytes(r.secret);
+    return this.key;
+  }
+
+  /** CLN exposes no node-key ECDH; it peels onion messages itself and gives us the path_id. */
+  async ecdh(_point: Uint8Array): Promise<Uint8Array> {
+    throw new UnsupportedError(
+      'Core Lightning offers no node-key ECDH; onion messages are peeled by lightningd',
+    );
+  }
+
+  async sendHeldHtlcAvailable(notice: HeldHtlcNotice): Promise<void> {
+    const ourNodeId = hexToBytes(await this.nodeId());
+    // injectonionmessage makes lightningd "receive" the packet, so our node must be its first hop.
+    const msg = buildHeldHtlcAvailable({
+      messagePath: notice.messagePath,
+      replyPathId: notice.replyPathId,
+      ourNodeId,
+      prependOurNode: true,
+      types: this.messageTypes(),
+    });
+    await this.opts.rpc.call('injectonionmessage', {
+      path_key: toHex(msg.pathKey),
+      message: toHex(msg.packet),
+    });
+  }
+
+  async pay(req: PayRequest): Promise<PayResult> {
+    const r = req.request;
+    if (!r.invoice) {
+      // CLN's keysend picks its own preimage, so it cannot deliver the sender's payment hash.
+      return { ok: false, reason: 'keysend delivery is not supported on Core Lightning' };
+    }
+    const height = await this.currentHeight();
+    const maxdelay = req.maxExpiry - height;
+    if (maxdelay <= 0) return { ok: false, reason: 'no blocks left for the onward payment' };
+    const amount = r.amtToForwardMsat;
+    const params: Record<string, unknown> = { invstring: r.invoice, maxdelay };
+    if (amount !== undefined) {
+      if (amount > req.maxAmountMsat) return { ok: false, reason: 'amount exceeds what we may spend' };
+      params.amount_msat = amount;
+      params.maxfee = req.maxAmountMsat - amount;
+    }
+    try {
+      const res = await this.opts.rpc.call<{ payment_preimage?: unknown; amount_sent_msat?: unknown }>(
+        'xpay',
+        params,
+      );
+      if (typeof res.payment_preimage !== 'string' || !/^[0-9a-f]{64}$/i.test(res.payment_preimage)) {
+        return { ok: false, reason: 'xpay returned no preimage' };
+      }
+      return { ok: true, preimage: hexToBytes(res.payment_preimage) };
+    } catch (e) {
+      return { ok: false, reason: errText(e) };
+    }
+  }
+
+  // --- host events, called by the plugin host -----------------------------------------------
+
+  readonly htlcAcceptedHook: HookHandler<HtlcAcceptedAnswer> = {
+    handle: (params) => this.onHtlcAccepted(params),
+    validate: isValidHtlcAnswer,
+    // Failing is the only answer that can never lose money: continue would forward a held HTLC.
+    fallback: () => failAnswer(false),
+  };
+
+  readonly onionMessageHook: HookHandler<typeof CONTINUE> = {
+    handle: async (params) => {
+      this.onOnionMessage(params);
+      return CONTINUE;
+    },
+    validate: isValidOnionMessageAnswer,
+    fallback: () => CONTINUE,
+  };
+
+  onBlockAdded(params: unknown): void {
+    const h = parseBlockAdded(params);
+    if (h === undefined) {
+      this.log.warn('block_added without a usable height');
+      return;
+    }
+    if (this.noteHeight(h)) this.events?.block(h);
+  }
+
+  private async onHtlcAccepted(params: unknown): Promise<HtlcAcceptedAnswer | typeof NO_ANSWER> {
+    let parsed;
+    try {
+      parsed = parseHtlcAccepted(params, this.opts.types);
+    } catch (e) {
+      const trampoline = e instanceof HtlcInputError && e.trampoline;
+      this.log.warn('failing an HTLC whose hook payload we cannot read', { error: errText(e) });
+      return failAnswer(trampoline);
+    }
+    const { htlc, height } = parsed;
+    if (height !== undefined && this.noteHeight(height)) this.events?.block(height);
+    const events = this.events;
+    if (!events) throw new Error('htlc before the engine started');
+    let verdict: Verdict;
+    try {
+      verdict = await events.htlc(htlc);
+    } catch (e) {
+      if (e instanceof SupersededError) return NO_ANSWER;
+      throw e;
+    }
+    return answerFor(verdict, htlc.paymentHash);
+  }
+
+  private onOnionMessage(params: unknown): void {
+    const m = parseOnionMessageRecv(params);
+    if (!m) return;
+    if (!m.fieldTypes.some((t) => this.releaseTypes.has(t))) return;
+    this.events?.release(m.pathSecret);
+  }
+
+  /** True when `h` is a new best height. */
+  private noteHeight(h: number): boolean {
+    if (this.height !== undefined && h <= this.height) return false;
+    this.height = h;
+    return true;
+  }
+
+  private messageTypes(): AsyncMessageTypes {
+    const t = this.opts.types;
+    return {
+      heldHtlcAvailable: t.heldHtlcAvailable[0] as bigint,
+      heldHtlcAvailableOdd: t.heldHtlcAvailable[1] as bigint,
+      releaseHeldHtlc: t.releaseHeldHtlc[0] as bigint,
+      releaseHeldHtlcOdd: t.releaseHeldHtlc[1] as bigint,
+    };
+  }
+}
+
+function toHex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}
