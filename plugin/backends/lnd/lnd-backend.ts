@@ -34,7 +34,7 @@ import {
 import { HtlcInterceptorStream, type Offer } from './interceptor.js';
 import type { ForwardHtlcInterceptRequest, GetInfoResponse, Peer } from './messages.js';
 import { LndOnionTransport, type InboundOnionMessage } from './onion-transport.js';
-import { payWithLnd } from './pay.js';
+import { payWithLnd, trackWithLnd } from './pay.js';
 import type { LndFacts } from './preflight.js';
 import { loadOrCreateReleaseKey } from './release-key.js';
 
@@ -200,6 +200,10 @@ export class LndBackend implements Backend {
       { height: () => this.height, timeoutSeconds: this.opts.payTimeoutSeconds ?? 60 },
       this.log.child({ part: 'pay' }),
     );
+  }
+
+  async trackPayment(paymentHash: Uint8Array): Promise<PayResult | undefined> {
+    return trackWithLnd(this.clients, paymentHash, this.log.child({ part: 'pay' }));
   }
 
   /** The message path's intro must be a peer (or us) for SendOnionMessage; connect if LND knows how. */

@@ -79,6 +79,25 @@ export async function payWithLnd(
   return { ok: false, reason: 'gave up tracking the payment' };
 }
 
+/** The outcome of an earlier payment to this hash, waiting while it is in flight; undefined if LND never saw one. */
+export async function trackWithLnd(
+  c: LndClients,
+  paymentHash: Uint8Array,
+  log: Logger,
+): Promise<PayResult | undefined> {
+  const hash = Buffer.from(paymentHash);
+  for (let attempt = 0; ; attempt++) {
+    const t = await follow(
+      serverStream(c.router, 'TrackPaymentV2', { payment_hash: hash, no_inflight_updates: true }),
+      log,
+    );
+    if (t.kind === 'final') return t.result;
+    if (/not found|unknown payment/i.test(t.message)) return undefined;
+    log.warn('TrackPaymentV2 failed; retrying', { error: t.message });
+    await new Promise((res) => setTimeout(res, Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5))));
+  }
+}
+
 type Followed = { kind: 'final'; result: PayResult } | { kind: 'error'; message: string };
 
 function follow(s: ClientReadableStream<unknown>, log: Logger): Promise<Followed> {
