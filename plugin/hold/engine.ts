@@ -108,7 +108,7 @@ export class HoldEngine {
 
   /** Active holds plus holds decided in the batch not yet committed (replays must see those). */
   private readonly byKey = new Map<string, HoldRecord>();
-  /** Active holds only. */
+  /** Same holds as byKey, by hold id (hex). */
   private readonly byHoldId = new Map<string, HoldRecord>();
   private readonly sets = new Map<string, HoldSet>();
   /** release_token (hex) -> its set, for sets still open. */
@@ -178,9 +178,10 @@ export class HoldEngine {
     for (const set of this.sets.values()) this.resume(set);
     // Blocks may have passed while we were down: the deadline check needs no other catch-up.
     this.expireDue();
+    if (this.dead) return;
     this.started = true;
-    this.logger.info('hold engine started', { height: this.height, active: this.byHoldId.size });
-    this.metrics.holdsActive(this.byHoldId.size);
+    this.logger.info('hold engine started', { height: this.height, active: this.caps.totals().count });
+    this.metrics.holdsActive(this.caps.totals().count);
     await this.backend.start(this.events);
   }
 
@@ -261,7 +262,7 @@ export class HoldEngine {
   stats(): EngineStats {
     return {
       height: this.height,
-      activeHolds: this.byHoldId.size,
+      activeHolds: this.caps.totals().count,
       activeMsat: this.caps.totals().msat,
       openSets: [...this.sets.values()].filter((s) => !s.closed).length,
       byState: this.dead ? {} : this.store.countsByState(),
@@ -730,10 +731,7 @@ export class HoldEngine {
     hold.state = to;
     hold.verdict = verdict;
     hold.updatedMs = this.clock.now();
-    if (wasActive) {
-      this.caps.remove(peerKeyOf(hold.htlc), hold.htlc.amountInMsat);
-      this.byHoldId.delete(hold.holdIdHex);
-    }
+    if (wasActive) this.caps.remove(peerKeyOf(hold.htlc), hold.htlc.amountInMsat);
     this.metrics.holdOutcome(to as HoldOutcome);
     this.enqueue(
       () => this.store.updateHold(hold),
@@ -747,6 +745,7 @@ export class HoldEngine {
   /** After commit: the store answers replays of this hold from now on. */
   private forget(hold: HoldRecord): void {
     if (this.byKey.get(hold.key) === hold) this.byKey.delete(hold.key);
+    if (this.byHoldId.get(hold.holdIdHex) === hold) this.byHoldId.delete(hold.holdIdHex);
     const set = this.sets.get(hold.setId);
     if (set && set.closed && set.parts.every((p) => p.verdict !== undefined)) {
       this.sets.delete(set.id);
@@ -816,7 +815,7 @@ export class HoldEngine {
       if (this.dead) return;
       a();
     }
-    this.metrics.holdsActive(this.byHoldId.size);
+    this.metrics.holdsActive(this.caps.totals().count);
   }
 
   private deliver(key: string, verdict: Verdict): void {
