@@ -55,14 +55,21 @@ export function bigintToBe(v: bigint, len: number): Uint8Array {
   return out;
 }
 
-export const u16 = (v: number): Uint8Array => bigintToBe(BigInt(v), 2);
-export const u32 = (v: number): Uint8Array => bigintToBe(BigInt(v), 4);
+/** number -> bigint that throws CodecError, not RangeError, for NaN or fractions (codecs throw only CodecError). */
+export function toBigint(v: bigint | number, what = 'integer'): bigint {
+  if (typeof v === 'bigint') return v;
+  if (!Number.isSafeInteger(v)) throw codecError('out_of_range', `${what}: ${v} is not a safe integer`);
+  return BigInt(v);
+}
+
+export const u16 = (v: number): Uint8Array => bigintToBe(toBigint(v, 'u16'), 2);
+export const u32 = (v: number): Uint8Array => bigintToBe(toBigint(v, 'u32'), 4);
 export const u64 = (v: bigint): Uint8Array => bigintToBe(v, 8);
 
 const MAX_U64 = (1n << 64n) - 1n;
 
 export function encodeBigSize(v: bigint | number): Uint8Array {
-  const n = BigInt(v);
+  const n = toBigint(v, 'bigsize');
   if (n < 0n || n > MAX_U64) throw codecError('out_of_range', `bigsize ${n} out of range`);
   if (n < 0xfdn) return Uint8Array.of(Number(n));
   if (n <= 0xffffn) return concatBytes(Uint8Array.of(0xfd), bigintToBe(n, 2));
@@ -88,7 +95,7 @@ export function decodeBigSize(buf: Uint8Array): bigint {
 
 /** Truncated unsigned integer (tu16/tu32/tu64): big-endian with no leading zero bytes. */
 export function encodeTu(v: bigint | number, maxBytes: 2 | 4 | 8 = 8): Uint8Array {
-  let n = BigInt(v);
+  let n = toBigint(v, `tu${8 * maxBytes}`);
   if (n < 0n || n >= 1n << BigInt(8 * maxBytes))
     throw codecError('out_of_range', `tu${8 * maxBytes} ${n} out of range`);
   const bytes: number[] = [];
