@@ -1,6 +1,6 @@
 // BOLT 4 failure messages: a u16 failure_code, the fields that code defines, then an optional TLV
 // stream. The hold engine sends these through CLN `fail`; the sender SDK reads them back.
-import { Reader, bigintToBe, concatBytes, encodeBigSize, u16, u32, u64 } from './bigsize.js';
+import { Reader, concatBytes, encodeBigSize, u16, u32, u64 } from './bigsize.js';
 import { codecError } from './errors.js';
 import { decodeTlvStream, encodeTlvStream, type TlvRecord } from './tlv.js';
 
@@ -190,22 +190,17 @@ function encodeField(kind: Kind, v: Uint8Array | bigint | number, what: string):
       return v;
     case 'channel_update':
       if (!(v instanceof Uint8Array)) throw codecError('invalid', `${what}: expected bytes`);
-      return concatBytes(bigintToBe(BigInt(v.length), 2), v);
+      return concatBytes(u16(v.length), v);
     case 'u64':
       return u64(big());
     case 'u32':
-      return u32(checkInt(num(), what));
+      return u32(num());
     case 'u16':
-      return u16(checkInt(num(), what));
+      return u16(num());
     case 'bigsize':
       return encodeBigSize(big());
   }
 }
-
-const checkInt = (n: number, what: string): number => {
-  if (!Number.isInteger(n)) throw codecError('invalid', `${what}: ${n} is not an integer`);
-  return n;
-};
 
 // The failures this project sends.
 export const temporaryNodeFailure = (): FailureMessage => ({ code: C.temporary_node_failure });
