@@ -10,6 +10,7 @@ import {
   type AsyncHold,
 } from '../../plugin/protocol/async-hold.js';
 import { concatBytes } from '../../plugin/protocol/bigsize.js';
+import { decodeBlindedPaths, encodeBlindedPath } from '../../plugin/protocol/blinded-path.js';
 import { CodecError } from '../../plugin/protocol/errors.js';
 import { encodeTlvStream } from '../../plugin/protocol/tlv.js';
 import { readVector } from '../helpers/paths.js';
@@ -33,6 +34,12 @@ describe('async_hold', () => {
       [vectorPath, scidPath, vectorPath].map(toHex),
       `${file} blinded_route`,
     );
+  });
+
+  it('splits exactly where the full blinded_path codec does', () => {
+    const list = concatBytes(vectorPath, vectorPath);
+    const full = decodeBlindedPaths(list).map((p) => toHex(encodeBlindedPath(p)));
+    assert.deepEqual(splitBlindedPaths(list).map(toHex), full, `${file} blinded_route twice`);
   });
 
   it('decodes the sub-TLVs into a typed object', () => {
