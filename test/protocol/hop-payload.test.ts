@@ -135,7 +135,7 @@ const point = fc.tuple(fc.constantFrom(2, 3), bytes(32, 32)).map(([p, b]) => Uin
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 const customType = fc.oneof(fc.bigInt({ min: 19n, max: 1n << 40n }), fc.constantFrom(1n, 3n, 5n, 7n));
 
-export const hopPayloadArb: fc.Arbitrary<HopPayload> = fc
+const hopPayloadArb: fc.Arbitrary<HopPayload> = fc
   .record(
     {
       amtToForward: u64,
