@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// The LND sidecar: a long-running process next to an LSP's LND that holds async HTLCs through the
+// HtlcInterceptor and releases them on release_held_htlc. Refuses to start on an LND that would put
+// held HTLCs at risk. Exits 0 on SIGTERM/SIGINT after a clean stop (held HTLCs stay held by LND,
+// which requires the interceptor, and are replayed to us on the next start).
+import { join } from 'node:path';
+import { HoldEngine } from './hold/engine.js';
+import { LndBackend } from './backends/lnd/lnd-backend.js';
+import { connectLnd, type LndClients } from './backends/lnd/grpc.js';
+import { describeProblems, preflight, type PreflightResult } from './backends/lnd/preflight.js';
+import { ConfigError, parseSidecarConfig, sidecarHelp, type SidecarConfig } from './ops/config.js';
+import { createLogger, type Logger } from './ops/log.js';
+
+const EXIT_CONFIG = 2;
+const EXIT_PREFLIGHT = 3;
+
+async function preflightUntilReachable(
+  clients: LndClients,
+  cfg: SidecarConfig,
+  log: Logger,
+): Promise<PreflightResult> {
+  // LND may still be starting (or unlocking its wallet): wait for it, but refuse at once on any
+  // other problem.
+  for (let attempt = 0; ; attempt++) {
+    const r = await preflight(clients, { role: 'sidecar', onionMessageType: cfg.types.onionMessageCustom });
+    if (!(r.problems.length === 1 && r.problems[0]!.code === 'unreachable')) return r;
+    const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
+    log.warn('LND not reachable yet; retrying', { error: r.problems[0]!.message, retryMs: delay });
+    await new Promise((res) => setTimeout(res, delay));
+  }
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stderr.write(sidecarHelp());
+    return 0;
+  }
+  let cfg: SidecarConfig;
+  try {
+    cfg = parseSidecarConfig(argv, process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return EXIT_CONFIG;
+    }
+    throw e;
+  }
+  const log = createLogger({ level: cfg.logLevel, json: cfg.logJson, component: 'lnd-sidecar' });
+  let clients: LndClients;
+  try {
+    clients = connectLnd({ rpc: cfg.lndRpc, tlsCertPath: cfg.lndTlsCert, macaroonPath: cfg.lndMacaroon });
+  } catch (e) {
+    log.error('cannot set up the LND connection', { error: (e as Error).message });
+    return EXIT_CONFIG;
+  }
+
+  const pf = await preflightUntilReachable(clients, cfg, log);
+  for (const w of pf.warnings) log.warn(w);
+  if (pf.problems.length > 0 || !pf.facts) {
+    for (const p of pf.problems) log.error(p.message, { check: p.code });
+    process.stderr.write(`refusing to start:\n${describeProblems(pf.problems)}\n`);
+    clients.close();
+    return EXIT_PREFLIGHT;
+  }
+  const facts = pf.facts;
+  log.info('LND ok', {
+    node: facts.nodeId,
+    version: facts.version.text,
+    onionMessages: facts.onionTransport,
+    height: facts.blockHeight,
+  });
+
+  const backend = new LndBackend({
+    clients,
+    facts,
+    dataDir: cfg.dataDir,
+    log: log.child({ component: 'lnd-backend' }),
+    htlcTypes: {
+      holdHtlc: cfg.types.holdHtlc,
+      asyncHold: cfg.types.asyncHold,
+      trampolineRequest: cfg.types.trampolineRequest,
+      keysendPreimage: cfg.types.keysendPreimage,
+    },
+    messageTypes: {
+      heldHtlcAvailable: cfg.types.heldHtlcAvailable,
+      heldHtlcAvailableOdd: cfg.types.heldHtlcAvailableOdd,
+      releaseHeldHtlc: cfg.types.releaseHeldHtlc,
+      releaseHeldHtlcOdd: cfg.types.releaseHeldHtlcOdd,
+    },
+    heldHtlcVariants: cfg.heldHtlcVariants,
+    customMessageType: cfg.types.onionMessageCustom,
+  });
+  backend.onInterceptorConnected(() => log.info('interceptor connected'));
+  const engine = await HoldEngine.open({
+    dbPath: join(cfg.dataDir, 'holds.sqlite'),
+    backend,
+    config: cfg.engine,
+    logger: log,
+  });
+  await engine.start();
+  log.info('sidecar running', { dataDir: cfg.dataDir });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info('stopping', { signal });
+      engine
+        .stop()
+        .catch((e: unknown) => log.error('engine stop failed', { error: (e as Error).message }))
+        .finally(() => {
+          clients.close();
+          resolve(0);
+        });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    // Dying is safe: LND requires the interceptor and keeps every held HTLC until we are back.
+    process.stderr.write(`async-trampoline-lnd: fatal: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

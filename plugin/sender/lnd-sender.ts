@@ -1,0 +1,101 @@
+// The sender SDK on LND: pays through an async-capable LSP by building the route itself
+// (routerrpc.BuildRoute), marking the HTLC async for the LSP, and sending it with SendToRouteV2:
+// - `hold_htlc` (75537, empty) in update_add_htlc, through first_hop_custom_records;
+// - `async_hold` in the LSP's hop payload (hop 0 custom_records): the recipient's message paths
+//   and/or a release token, and an optional max_hold_blocks.
+// SendToRouteV2 returns only when the HTLC resolves, which for a held HTLC can be hours later.
+import { encodeAsyncHold, type AsyncHold } from '../protocol/async-hold.js';
+import { unary, type GrpcError, type LndClients } from '../backends/lnd/grpc.js';
+import { lndError } from '../backends/lnd/errors.js';
+import type { HtlcAttemptMsg, RouteMsg } from '../backends/lnd/messages.js';
+
+export interface AsyncPaymentTypes {
+  holdHtlc: bigint;
+  asyncHold: bigint;
+}
+
+export const DEFAULT_ASYNC_PAYMENT_TYPES: AsyncPaymentTypes = { holdHtlc: 75537n, asyncHold: 4280151n };
+
+export interface AsyncPaymentArgs {
+  paymentHash: Uint8Array;
+  /** BOLT 11 payment secret of the recipient's invoice. */
+  paymentAddr: Uint8Array;
+  amountMsat: bigint;
+  /** The invoice's min_final_cltv_expiry_delta. */
+  finalCltvDelta: number;
+  /** Node ids after us: the LSP first, the recipient last. */
+  hops: Uint8Array[];
+  /** What the LSP needs to hold and release: message paths and/or a release token. */
+  asyncHold: AsyncHold;
+  /** Set false to send only async_hold (no update_add_htlc flag). */
+  holdFlag?: boolean;
+  types?: AsyncPaymentTypes;
+}
+
+export interface AsyncPaymentResult {
+  status: 'SUCCEEDED' | 'FAILED' | 'IN_FLIGHT';
+  preimage: Uint8Array | undefined;
+  failureCode: string | undefined;
+  route: RouteMsg | null;
+}
+
+/** Build the route and add our records (exported for tests that inspect or tamper with it). */
+export async function buildAsyncRoute(
+  c: LndClients,
+  a: AsyncPaymentArgs,
+): Promise<{ route: RouteMsg; firstHopRecords: Record<string, Buffer> }> {
+  if (a.hops.length < 2)
+    throw lndError('rpc', 'an async payment needs the LSP and at least one hop after it');
+  const t = a.types ?? DEFAULT_ASYNC_PAYMENT_TYPES;
+  let route: RouteMsg;
+  try {
+    const r = await unary<{ route: RouteMsg }>(c.router, 'BuildRoute', {
+      amt_msat: a.amountMsat.toString(),
+      final_cltv_delta: a.finalCltvDelta,
+      hop_pubkeys: a.hops.map((h) => Buffer.from(h)),
+      payment_addr: Buffer.from(a.paymentAddr),
+    });
+    route = r.route;
+  } catch (e) {
+    throw lndError('rpc', `BuildRoute failed: ${(e as GrpcError).details ?? (e as Error).message}`);
+  }
+  const lspHop = route.hops[0]!;
+  lspHop.custom_records = {
+    ...lspHop.custom_records,
+    [t.asyncHold.toString()]: Buffer.from(encodeAsyncHold(a.asyncHold)),
+  };
+  const firstHopRecords: Record<string, Buffer> =
+    a.holdFlag === false ? {} : { [t.holdHtlc.toString()]: Buffer.alloc(0) };
+  return { route, firstHopRecords };
+}
+
+/** Send the async HTLC and wait for it to resolve. */
+export async function sendAsyncPayment(
+  c: LndClients,
+  a: AsyncPaymentArgs,
+  timeoutMs = 24 * 3600_000,
+): Promise<AsyncPaymentResult> {
+  const { route, firstHopRecords } = await buildAsyncRoute(c, a);
+  let attempt: HtlcAttemptMsg;
+  try {
+    attempt = await unary<HtlcAttemptMsg>(
+      c.router,
+      'SendToRouteV2',
+      {
+        payment_hash: Buffer.from(a.paymentHash),
+        route,
+        skip_temp_err: false,
+        first_hop_custom_records: firstHopRecords,
+      },
+      timeoutMs,
+    );
+  } catch (e) {
+    throw lndError('rpc', `SendToRouteV2 failed: ${(e as GrpcError).details ?? (e as Error).message}`);
+  }
+  return {
+    status: attempt.status,
+    preimage: attempt.preimage.length === 32 ? new Uint8Array(attempt.preimage) : undefined,
+    failureCode: attempt.failure?.code,
+    route: attempt.route,
+  };
+}
