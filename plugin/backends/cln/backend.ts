@@ -7,6 +7,7 @@ import type {
   HeldHtlcNotice,
   Height,
   HostEvents,
+  InterceptedHtlc,
   PayRequest,
   PayResult,
   Verdict,
@@ -43,6 +44,8 @@ export interface ClnBackendOptions {
   rpc: RpcCaller;
   types: TypeNumbers;
   logger: Logger;
+  /** How often trackPayment looks at a payment still pending in listpays. */
+  trackPollMs?: number;
 }
 
 export class ClnBackend implements Backend {
@@ -52,10 +55,27 @@ export class ClnBackend implements Backend {
   private key: Uint8Array | undefined;
   private readonly log: Logger;
   private readonly releaseTypes: Set<bigint>;
+  /** Settles every htlc_accepted still waiting on the engine once the engine has died. */
+  private engineDeath: { promise: Promise<'dead'>; resolve: (v: 'dead') => void };
+  private dead = false;
 
   constructor(private readonly opts: ClnBackendOptions) {
     this.log = opts.logger.child({ component: 'cln-backend' });
     this.releaseTypes = new Set(opts.types.releaseHeldHtlc);
+    let resolve!: (v: 'dead') => void;
+    const promise = new Promise<'dead'>((r) => (resolve = r));
+    this.engineDeath = { promise, resolve };
+  }
+
+  /**
+   * The engine died and will answer nothing more: fail every HTLC waiting on it and every later one,
+   * rather than leave them pending in lightningd.
+   */
+  engineDied(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.log.error('hold engine died; failing HTLCs until restarted');
+    this.engineDeath.resolve('dead');
   }
 
   async start(events: HostEvents): Promise<void> {
@@ -149,6 +169,25 @@ export class ClnBackend implements Backend {
     }
   }
 
+  /** After a restart: the outcome of an earlier xpay to this hash, from listpays. */
+  async trackPayment(paymentHash: Uint8Array): Promise<PayResult | undefined> {
+    const hash = toHex(paymentHash);
+    for (;;) {
+      const r = await this.opts.rpc.call<{ pays?: unknown }>('listpays', { payment_hash: hash });
+      const pays = Array.isArray(r.pays) ? (r.pays as Record<string, unknown>[]) : [];
+      if (pays.length === 0) return undefined;
+      const done = pays.find((p) => p.status === 'complete');
+      if (done) {
+        const pre = done.preimage;
+        if (typeof pre === 'string' && /^[0-9a-f]{64}$/i.test(pre))
+          return { ok: true, preimage: hexToBytes(pre) };
+        return { ok: false, reason: 'listpays: complete without a preimage' };
+      }
+      if (pays.every((p) => p.status === 'failed')) return { ok: false, reason: 'earlier payment failed' };
+      await new Promise((res) => setTimeout(res, this.opts.trackPollMs ?? 5000));
+    }
+  }
+
   // --- host events, called by the plugin host -----------------------------------------------
 
   readonly htlcAcceptedHook: HookHandler<HtlcAcceptedAnswer> = {
@@ -189,9 +228,11 @@ export class ClnBackend implements Backend {
     if (height !== undefined && this.noteHeight(height)) this.events?.block(height);
     const events = this.events;
     if (!events) throw new Error('htlc before the engine started');
-    let verdict: Verdict;
+    if (this.dead) return deadAnswer(htlc);
+    let verdict: Verdict | 'dead';
     try {
-      verdict = await events.htlc(htlc);
+      verdict = await Promise.race([events.htlc(htlc), this.engineDeath.promise]);
+      if (verdict === 'dead') return deadAnswer(htlc);
     } catch (e) {
       if (e instanceof SupersededError) return NO_ANSWER;
       throw e;
@@ -222,6 +263,12 @@ export class ClnBackend implements Backend {
       releaseHeldHtlcOdd: t.releaseHeldHtlc[1] as bigint,
     };
   }
+}
+
+/** With the engine dead: HTLCs it would never hold pass, async ones fail (never forwarded unheld). */
+function deadAnswer(h: InterceptedHtlc): HtlcAcceptedAnswer {
+  if (!h.holdFlag && h.asyncHold === undefined && h.trampoline === undefined) return { result: 'continue' };
+  return failAnswer(h.trampoline !== undefined);
 }
 
 function toHex(b: Uint8Array): string {

@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// The Core Lightning plugin executable: lightningd starts it (`plugin=` or `important-plugin=`) and
+// speaks JSON-RPC over its stdin/stdout. Wires the plugin host, the CLN backend and the hold engine.
+// stdout carries JSON-RPC only: console.log/info/debug are redirected to stderr before anything runs.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { adminMethods } from './backends/cln/admin.js';
+import { ClnBackend } from './backends/cln/backend.js';
+import { buildManifest, OptionError, parseSettings } from './backends/cln/manifest.js';
+import { PluginHost, errText, type HookHandler } from './backends/cln/plugin-host.js';
+import { ClnRpc } from './backends/cln/rpc-client.js';
+import { HoldEngine } from './hold/engine.js';
+import { createLogger, type Logger, type LogLevel } from './ops/log.js';
+
+console.log = console.error;
+console.info = console.error;
+console.debug = console.error;
+
+/** A logger whose level is only known at init; everything logs through the current one. */
+function switchableLogger(initial: Logger): { logger: Logger; set(l: Logger): void } {
+  let current = initial;
+  const make = (fields: Record<string, unknown>): Logger => {
+    const pick = (): Logger => (Object.keys(fields).length ? current.child(fields) : current);
+    return {
+      debug: (m, f) => pick().debug(m, f),
+      info: (m, f) => pick().info(m, f),
+      warn: (m, f) => pick().warn(m, f),
+      error: (m, f) => pick().error(m, f),
+      child: (f) => make({ ...fields, ...f }),
+    };
+  };
+  return { logger: make({}), set: (l) => (current = l) };
+}
+
+const LEVEL = (process.env.ASYNC_TRAMPOLINE_LOG_LEVEL as LogLevel | undefined) ?? 'info';
+const log = switchableLogger(createLogger({ level: LEVEL, component: 'async-trampoline' }));
+const logger = log.logger;
+
+let engine: HoldEngine | undefined;
+let backend: ClnBackend | undefined;
+let rpc: ClnRpc | undefined;
+let deathWatch: NodeJS.Timeout | undefined;
+
+// Hooks registered before init delegate to the backend made at init (lightningd calls none before).
+const lateHook = (pick: (b: ClnBackend) => HookHandler): HookHandler => ({
+  handle: (params, id) => {
+    if (!backend) throw new Error('hook before init');
+    return pick(backend).handle(params, id);
+  },
+  validate: (a): a is object => (backend ? pick(backend).validate(a) : false),
+  fallback: (params) => {
+    if (backend) return pick(backend).fallback(params);
+    // Before init only htlc_accepted could matter; failing is the answer that never forwards unheld.
+    return { result: 'fail', failure_message: '2002' };
+  },
+});
+
+const host = new PluginHost({
+  input: process.stdin,
+  output: process.stdout,
+  logger,
+  manifest: buildManifest,
+  init: async (params) => {
+    let settings;
+    try {
+      settings = parseSettings(params.options, params.configuration.lightningDir);
+    } catch (e) {
+      if (e instanceof OptionError) return e.message;
+      throw e;
+    }
+    log.set(createLogger({ level: settings.logLevel, component: 'async-trampoline' }));
+    mkdirSync(settings.dataDir, { recursive: true });
+    rpc = new ClnRpc({
+      socketPath: join(params.configuration.lightningDir, params.configuration.rpcFile),
+      logger,
+    });
+    backend = new ClnBackend({ rpc, types: settings.types, logger });
+    engine = await HoldEngine.open({
+      dbPath: join(settings.dataDir, 'holds.sqlite'),
+      backend,
+      config: settings.engine,
+      logger,
+    });
+    await engine.start();
+    const e = engine;
+    const b = backend;
+    deathWatch = setInterval(() => {
+      if (e.stopped) {
+        b.engineDied();
+        clearInterval(deathWatch);
+      }
+    }, 1000);
+    deathWatch.unref();
+    logger.info('async-trampoline ready', {
+      dataDir: settings.dataDir,
+      trampolineScid: settings.trampolineScid,
+    });
+    return undefined;
+  },
+  hooks: {
+    htlc_accepted: lateHook((b) => b.htlcAcceptedHook),
+    onion_message_recv_secret: lateHook((b) => b.onionMessageHook),
+  },
+  notifications: {
+    block_added: (params) => backend?.onBlockAdded(params),
+  },
+  methods: adminMethods(() => engine),
+  onEnd: () => void shutdown(0),
+});
+
+let stopping = false;
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (deathWatch) clearInterval(deathWatch);
+  try {
+    // Unanswered HTLCs stay with lightningd, which replays them to the next run.
+    await engine?.stop();
+  } catch (e) {
+    logger.error('engine stop failed', { error: errText(e) });
+  }
+  rpc?.close();
+  process.exit(code);
+}
+
+// Never crash: a dead plugin hands every held HTLC to lightningd's default handling.
+process.on('uncaughtException', (e) =>
+  logger.error('uncaught exception', { error: errText(e), stack: e.stack }),
+);
+process.on('unhandledRejection', (e) => logger.error('unhandled rejection', { error: errText(e) }));
+process.on('SIGTERM', () => void shutdown(0));
+process.on('SIGINT', () => void shutdown(0));
+process.stdout.on('error', () => void shutdown(1));
+
+host.start();

@@ -1,0 +1,399 @@
+// A lightningd stand-in: spawns the built plugin executable exactly as lightningd does (the file
+// itself, run from the lightning-dir with LIGHTNINGD_PLUGIN/LIGHTNINGD_VERSION set), speaks the real
+// plugin protocol over its stdin/stdout (string ids, "\n\n" framing, getmanifest then init), serves
+// the JSON-RPC unix socket named in init's configuration, and shapes hook payloads and notifications
+// as CLN v25.09+ does (doc/schemas/hook/htlc_accepted.json, onion_message_recv_secret.json,
+// notification/block_added.json). It also peels onion messages with its node key, as connectd would.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer, type Server, type Socket } from 'node:net';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { JsonObjectStream, frame } from '../../plugin/backends/cln/framing.js';
+import { activeEc, ecdhFromPrivateKey } from '../../plugin/protocol/ec.js';
+import { encodeBigSize, concatBytes } from '../../plugin/protocol/bigsize.js';
+import { encodeHopPayload, type HopPayload } from '../../plugin/protocol/hop-payload.js';
+import { encodeTlvStream, type TlvRecord } from '../../plugin/protocol/tlv.js';
+import {
+  DEFAULT_ASYNC_MESSAGE_TYPES,
+  peelOnionMessage,
+  type PeeledOnionMessage,
+} from '../../plugin/protocol/onion-message.js';
+import { randomPrivateKey } from '../../plugin/protocol/route-blinding.js';
+import { parseScid } from '../../plugin/protocol/short-channel-id.js';
+import { repoRoot } from './paths.js';
+
+export const PLUGIN_PATH = join(repoRoot, 'dist/plugin/cln.js');
+export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const unhex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
+
+export interface RpcCall {
+  id: unknown;
+  method: string;
+  params: Record<string, unknown>;
+}
+
+export type RpcHandler = (params: Record<string, unknown>, call: RpcCall) => Promise<unknown> | unknown;
+
+export interface JsonRpcReply {
+  id: string;
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string };
+}
+
+export interface HtlcSpec {
+  scid?: string;
+  htlcId: number;
+  paymentHash: Uint8Array;
+  amountMsat: bigint;
+  cltvExpiry: number;
+  /** Forward fields; omit outgoingScid for the final-hop form. */
+  outgoingScid?: string;
+  forwardMsat?: bigint;
+  outgoingCltv?: number;
+  /** Our hop-payload records (async_hold, trampoline_request, ...). */
+  customRecords?: Map<bigint, Uint8Array>;
+  /** update_add_htlc TLVs (e.g. hold_htlc) as CLN passes them in htlc.extra_tlvs. */
+  extraTlvs?: TlvRecord[];
+  peerId?: string;
+}
+
+/** The TLV types CLN's onionmsg_tlv knows (wire/onion_wire.csv); any other even one drops the message. */
+const CLN_KNOWN_ONIONMSG = new Set([2n, 4n, 64n, 66n, 68n]);
+
+export class LightningdStandin {
+  readonly dir: string;
+  readonly lightningDir: string;
+  readonly nodeKey: Uint8Array;
+  readonly nodeId: Uint8Array;
+  blockheight: number;
+  readonly rpcCalls: RpcCall[] = [];
+  readonly rpcHandlers = new Map<string, RpcHandler>();
+  /** injectonionmessage calls, decoded. */
+  readonly injected: { pathKey: Uint8Array; packet: Uint8Array }[] = [];
+  /** Notifications the plugin sent us (e.g. log). */
+  readonly notifications: { method: string; params: unknown }[] = [];
+  /** Every answer the plugin wrote, in order. */
+  readonly answers: JsonRpcReply[] = [];
+  /** Ids answered more than once: always a protocol breach. */
+  readonly duplicateAnswers: string[] = [];
+  /** Lines the plugin wrote to stdout that are not JSON-RPC: lightningd would kill it for these. */
+  readonly stdoutGarbage: string[] = [];
+  stderr = '';
+
+  private proc: ChildProcessWithoutNullStreams | undefined;
+  private exitPromise: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+  private readonly waiting = new Map<string, (r: JsonRpcReply) => void>();
+  private readonly answered = new Set<string>();
+  private nextId = 1;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(opts: { nodeKey?: Uint8Array; blockheight?: number; options?: Record<string, unknown> } = {}) {
+    this.dir = mkdtempSync(join(tmpdir(), 'lightningd-standin-'));
+    this.lightningDir = join(this.dir, 'regtest');
+    mkdirSync(this.lightningDir);
+    this.nodeKey = opts.nodeKey ?? randomPrivateKey();
+    this.nodeId = activeEc().publicKey(this.nodeKey);
+    this.blockheight = opts.blockheight ?? 1000;
+    this.options = opts.options ?? {};
+    this.rpcHandlers.set('getinfo', () => ({
+      id: hex(this.nodeId),
+      alias: 'standin',
+      color: '000000',
+      num_peers: 0,
+      num_pending_channels: 0,
+      num_active_channels: 0,
+      num_inactive_channels: 0,
+      version: 'v25.09',
+      blockheight: this.blockheight,
+      network: 'regtest',
+      fees_collected_msat: 0,
+      'lightning-dir': this.lightningDir,
+      address: [],
+      binding: [],
+    }));
+    // Like CLN: a key derived from the node secret and the caller's string, stable across restarts.
+    this.rpcHandlers.set('makesecret', (p) => {
+      const input =
+        typeof p.string === 'string' ? Buffer.from(p.string, 'utf8') : Buffer.from(String(p.hex), 'hex');
+      return { secret: hex(sha256(concatBytes(this.nodeKey, input))) };
+    });
+    this.rpcHandlers.set('injectonionmessage', (p) => {
+      this.injected.push({ pathKey: unhex(String(p.path_key)), packet: unhex(String(p.message)) });
+      return {};
+    });
+    this.rpcHandlers.set('listpays', () => ({ pays: [] }));
+  }
+
+  options: Record<string, unknown>;
+
+  get rpcFile(): string {
+    return 'lightning-rpc';
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** Serve the RPC socket, spawn the plugin, getmanifest, init. Returns the manifest. */
+  async start(): Promise<Record<string, unknown>> {
+    if (!this.server) await this.listen();
+    this.spawn();
+    const manifest = await this.request('getmanifest', { 'allow-deprecated-apis': false });
+    if (!manifest.result) throw new Error(`getmanifest failed: ${JSON.stringify(manifest)}`);
+    const init = await this.request('init', {
+      options: this.options,
+      configuration: {
+        'lightning-dir': this.lightningDir,
+        'rpc-file': this.rpcFile,
+        startup: true,
+        network: 'regtest',
+        feature_set: {
+          init: '08a0000a8a5961',
+          node: '88a0000a8a5961',
+          channel: '',
+          invoice: '02000002024100',
+        },
+        'torv3-enabled': true,
+        always_use_proxy: false,
+      },
+    });
+    if (!init.result || 'disable' in init.result) throw new Error(`init failed: ${JSON.stringify(init)}`);
+    return manifest.result;
+  }
+
+  private spawn(): void {
+    // The file itself, as lightningd execs it: this needs the shebang and the executable bit.
+    const proc = spawn(PLUGIN_PATH, [], {
+      cwd: this.lightningDir,
+      env: { ...process.env, LIGHTNINGD_PLUGIN: '1', LIGHTNINGD_VERSION: 'v25.09' },
+      stdio: 'pipe',
+    });
+    this.proc = proc;
+    this.exitPromise = new Promise((res) => proc.on('exit', (code, signal) => res({ code, signal })));
+    const stream = new JsonObjectStream({
+      message: (v) => this.onPluginMessage(v),
+      garbage: (reason, sample) => this.stdoutGarbage.push(`${reason}: ${sample}`),
+    });
+    proc.stdout.on('data', (d: Buffer) => stream.push(d));
+    proc.stderr.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+      if (this.stderr.length > 1_000_000) this.stderr = this.stderr.slice(-500_000);
+    });
+    proc.stdin.on('error', () => {});
+  }
+
+  private onPluginMessage(v: unknown): void {
+    const m = v as Record<string, unknown>;
+    if (m.jsonrpc !== '2.0') {
+      this.stdoutGarbage.push(`no jsonrpc field: ${JSON.stringify(v).slice(0, 80)}`);
+      return;
+    }
+    if (typeof m.method === 'string' && m.id === undefined) {
+      this.notifications.push({ method: m.method, params: m.params });
+      return;
+    }
+    const id = String(m.id);
+    const reply: JsonRpcReply = { id };
+    if (m.result !== undefined) reply.result = m.result as Record<string, unknown>;
+    if (m.error !== undefined) reply.error = m.error as { code: number; message: string };
+    if (this.answered.has(id)) this.duplicateAnswers.push(id);
+    this.answered.add(id);
+    this.answers.push(reply);
+    const w = this.waiting.get(id);
+    if (w) {
+      this.waiting.delete(id);
+      w(reply);
+    }
+  }
+
+  /** Send a request with a CLN-style string id; resolves with the plugin's answer. */
+  request(method: string, params: unknown): Promise<JsonRpcReply> {
+    const id = `cln:${method}#${this.nextId++}`;
+    const p = this.expect(id);
+    this.write(frame({ jsonrpc: '2.0', id, method, params }));
+    return p;
+  }
+
+  /** Wait for the answer to an id written some other way (e.g. by writeRaw). */
+  expect(id: string): Promise<JsonRpcReply> {
+    return new Promise((res) => this.waiting.set(id, res));
+  }
+
+  notify(method: string, params: unknown): void {
+    this.write(frame({ jsonrpc: '2.0', method, params }));
+  }
+
+  write(data: string | Uint8Array): void {
+    if (!this.proc) throw new Error('plugin not running');
+    this.proc.stdin.write(data);
+  }
+
+  // ---- hooks and notifications, shaped as CLN sends them ----
+
+  htlcAccepted(spec: HtlcSpec): Promise<JsonRpcReply> {
+    return this.request('htlc_accepted', this.htlcAcceptedParams(spec));
+  }
+
+  htlcAcceptedParams(spec: HtlcSpec): Record<string, unknown> {
+    const forward = spec.outgoingScid !== undefined;
+    const payload: HopPayload = {
+      amtToForward: spec.forwardMsat ?? spec.amountMsat,
+      outgoingCltvValue: spec.outgoingCltv ?? spec.cltvExpiry,
+      customRecords: spec.customRecords ?? new Map(),
+    };
+    if (forward) payload.shortChannelId = parseScid(spec.outgoingScid as string);
+    const tlv = encodeHopPayload(payload);
+    const onion: Record<string, unknown> = {
+      // CLN's raw_payload keeps the BigSize length prefix.
+      payload: hex(concatBytes(encodeBigSize(tlv.length), tlv)),
+      type: 'tlv',
+    };
+    if (forward) onion.short_channel_id = spec.outgoingScid;
+    onion.forward_msat = Number(payload.amtToForward);
+    onion.outgoing_cltv_value = payload.outgoingCltvValue;
+    onion.next_onion = '00'.repeat(1366);
+    onion.shared_secret = hex(sha256(Uint8Array.of(spec.htlcId & 0xff)));
+    const htlc: Record<string, unknown> = {
+      short_channel_id: spec.scid ?? '103x1x0',
+      id: spec.htlcId,
+      amount_msat: Number(spec.amountMsat),
+      cltv_expiry: spec.cltvExpiry,
+      cltv_expiry_relative: spec.cltvExpiry - this.blockheight,
+      payment_hash: hex(spec.paymentHash),
+    };
+    if (spec.extraTlvs) htlc.extra_tlvs = hex(encodeTlvStream(spec.extraTlvs));
+    const params: Record<string, unknown> = {};
+    if (spec.peerId) params.peer_id = spec.peerId;
+    params.onion = onion;
+    if (forward) params.forward_to = '22'.repeat(32);
+    params.htlc = htlc;
+    return params;
+  }
+
+  blockAdded(height: number): void {
+    this.blockheight = height;
+    this.notify('block_added', {
+      block_added: { hash: hex(sha256(Uint8Array.of(height & 0xff, height >> 8))), height },
+    });
+  }
+
+  /**
+   * connectd's part: peel an onion message that reached our node. A message for one of our paths goes
+   * to onion_message_recv_secret (pathsecret = the 32-byte path_id; unknown_fields = the odd TLVs it
+   * does not know); one with an unknown even TLV is dropped, as CLN drops it; a forward is returned.
+   */
+  async receiveOnionMessage(msg: {
+    pathKey: Uint8Array;
+    packet: Uint8Array;
+  }): Promise<
+    | { kind: 'forward'; peeled: PeeledOnionMessage & { kind: 'forward' } }
+    | { kind: 'dropped'; why: string }
+    | { kind: 'delivered'; reply: JsonRpcReply }
+  > {
+    const peeled = await peelOnionMessage(msg, ecdhFromPrivateKey(this.nodeKey), { ourNodeId: this.nodeId });
+    if (peeled.kind === 'forward') return { kind: 'forward', peeled };
+    const t = DEFAULT_ASYNC_MESSAGE_TYPES;
+    const fields: { number: bigint; value: Uint8Array }[] = [];
+    const add = (n: bigint, v: Uint8Array | undefined): void => {
+      if (v !== undefined) fields.push({ number: n, value: v });
+    };
+    add(t.heldHtlcAvailable, peeled.payload.heldHtlcAvailable);
+    add(t.heldHtlcAvailableOdd, peeled.payload.heldHtlcAvailableOdd);
+    add(t.releaseHeldHtlc, peeled.payload.releaseHeldHtlc);
+    add(t.releaseHeldHtlcOdd, peeled.payload.releaseHeldHtlcOdd);
+    for (const u of peeled.payload.unknown ?? []) add(u.type, u.value);
+    const even = fields.find((f) => f.number % 2n === 0n && !CLN_KNOWN_ONIONMSG.has(f.number));
+    if (even) return { kind: 'dropped', why: `unknown even onionmsg_tlv ${even.number}` };
+    if (!peeled.pathId || peeled.pathId.length !== 32) return { kind: 'dropped', why: 'no 32-byte path_id' };
+    const reply = await this.request('onion_message_recv_secret', {
+      onion_message: {
+        pathsecret: hex(peeled.pathId),
+        unknown_fields: fields
+          .sort((a, b) => (a.number < b.number ? -1 : 1))
+          .map((f) => ({ number: Number(f.number), value: hex(f.value) })),
+      },
+    });
+    return { kind: 'delivered', reply };
+  }
+
+  // ---- lifecycle ----
+
+  /** Kill the plugin (lightningd's view: the process died) and wait for it to be gone. */
+  async kill(
+    signal: NodeJS.Signals = 'SIGKILL',
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const proc = this.proc;
+    if (!proc || !this.exitPromise) throw new Error('plugin not running');
+    proc.kill(signal);
+    const r = await this.exitPromise;
+    this.proc = undefined;
+    // Requests the dead plugin never answered stay unanswered (lightningd replays HTLCs on restart).
+    this.waiting.clear();
+    return r;
+  }
+
+  /** Close stdin, as lightningd does at shutdown, and wait for the plugin to exit. */
+  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
+    const proc = this.proc;
+    if (!proc || !this.exitPromise) return undefined;
+    proc.stdin.end();
+    const r = await this.exitPromise;
+    this.proc = undefined;
+    return r;
+  }
+
+  async exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
+    return this.exitPromise;
+  }
+
+  async close(): Promise<void> {
+    if (this.proc) await this.kill('SIGKILL').catch(() => undefined);
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private listen(): Promise<void> {
+    const path = join(this.lightningDir, this.rpcFile);
+    this.server = createServer((sock) => {
+      this.sockets.add(sock);
+      sock.on('close', () => this.sockets.delete(sock));
+      sock.on('error', () => {});
+      const stream = new JsonObjectStream({
+        message: (v) => void this.onRpc(v as Record<string, unknown>, sock),
+        garbage: () => sock.destroy(),
+      });
+      sock.on('data', (d) => stream.push(d));
+    });
+    const server = this.server;
+    return new Promise((res) => server.listen(path, () => res()));
+  }
+
+  private async onRpc(req: Record<string, unknown>, sock: Socket): Promise<void> {
+    const call: RpcCall = {
+      id: req.id,
+      method: String(req.method),
+      params: (req.params ?? {}) as Record<string, unknown>,
+    };
+    this.rpcCalls.push(call);
+    const h = this.rpcHandlers.get(call.method);
+    let out: Record<string, unknown>;
+    if (!h)
+      out = {
+        jsonrpc: '2.0',
+        id: req.id,
+        error: { code: -32601, message: `Unknown command '${call.method}'` },
+      };
+    else {
+      try {
+        out = { jsonrpc: '2.0', id: req.id, result: await h(call.params, call) };
+      } catch (e) {
+        out = { jsonrpc: '2.0', id: req.id, error: { code: 205, message: (e as Error).message } };
+      }
+    }
+    if (!sock.destroyed) sock.write(frame(out));
+  }
+}
