@@ -12,9 +12,11 @@ import { ClnRpc } from './backends/cln/rpc-client.js';
 import { HoldEngine } from './hold/engine.js';
 import { createLogger, type Logger, type LogLevel } from './ops/log.js';
 
+/* eslint-disable no-console -- redirecting, not writing: a stray console.log from any module must not reach stdout */
 console.log = console.error;
 console.info = console.error;
 console.debug = console.error;
+/* eslint-enable no-console */
 
 /** A logger whose level is only known at init; everything logs through the current one. */
 function switchableLogger(initial: Logger): { logger: Logger; set(l: Logger): void } {
