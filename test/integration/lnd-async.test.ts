@@ -1,0 +1,240 @@
+// Real-node scenarios for the LND sidecar (scripts/regtest network S -> L -> RL -> R, L runs the
+// sidecar with --requireinterceptor). One network per LND version; the scenarios run in order and
+// share it. Versions: ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated), default both pinned tags.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { RegtestNetwork, type LndVersion } from '../../scripts/regtest/network.js';
+import { waitFor } from '../../scripts/regtest/wait.js';
+import { LndRecipientAgent } from '../../plugin/recipient/lnd-agent.js';
+import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
+import { sendAsyncPayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
+import { buildReleasePath } from '../../plugin/protocol/onion-message.js';
+import { decodeBlindedPath } from '../../plugin/protocol/blinded-path.js';
+import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
+import {
+  Sidecar,
+  addInvoice,
+  assertNoClosures,
+  clientsFor,
+  htlcsFor,
+  invoiceState,
+  testLog,
+  type LogLine,
+} from './lnd-harness.js';
+
+const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.3-beta')
+  .split(/\s+/)
+  .filter(Boolean) as LndVersion[];
+
+const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+const isHolding = (l: LogLine): boolean => l.message === 'holding htlc';
+
+for (const version of versions) {
+  describe(`LND ${version}: async HTLCs held at the LSP`, { timeout: 30 * 60_000 }, () => {
+    let net: RegtestNetwork;
+    let sidecar: Sidecar;
+    let sender: LndClients;
+    let failed = false;
+    const native = version.startsWith('v0.21.');
+    const pk: Record<string, Uint8Array> = {};
+
+    before(async () => {
+      net = await RegtestNetwork.start({ lndVersion: version });
+      for (const n of ['sender', 'lsp', 'rlsp', 'recipient'] as const)
+        pk[n] = fromHex(await net.node(n).pubkey());
+      sidecar = new Sidecar(net);
+      await sidecar.start();
+      sender = clientsFor(await net.nodeInfo('sender'));
+    });
+
+    after(async () => {
+      sender?.close();
+      await sidecar?.kill('SIGTERM');
+      await net?.teardown({ keepLogs: failed });
+    });
+
+    // LND 0.20 relays no onion messages: there the recipient is its own intro node, reached over a
+    // direct peer connection from L; on 0.21 the path goes through the recipient's LSP.
+    const messagePath = (pathId: Uint8Array): Uint8Array =>
+      recipientMessagePath({ recipientNodeId: pk.recipient!, through: native ? [pk.rlsp!] : [], pathId });
+
+    async function startAgent(): Promise<LndRecipientAgent> {
+      if (!native) await net.connectPeers('lsp', 'recipient');
+      const agent = new LndRecipientAgent({
+        lnd: {
+          rpc: net.node('recipient').grpcHost,
+          tlsCertPath: net.node('recipient').tlsCertPath,
+          macaroonPath: net.node('recipient').adminMacaroonPath,
+        },
+        log: testLog.child({ agent: 'recipient' }),
+        via: native ? [pk.rlsp!] : [],
+      });
+      await agent.start();
+      return agent;
+    }
+
+    async function payAsync(sat: number, maxHoldBlocks?: number) {
+      const inv = await addInvoice(net, 'recipient', sat);
+      const pathId = new Uint8Array(randomBytes(32));
+      const result: Promise<AsyncPaymentResult> = sendAsyncPayment(sender, {
+        paymentHash: fromHex(inv.r_hash),
+        paymentAddr: fromHex(inv.payment_addr),
+        amountMsat: BigInt(sat) * 1000n,
+        finalCltvDelta: 80,
+        hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
+        asyncHold: { messagePaths: [messagePath(pathId)], ...(maxHoldBlocks ? { maxHoldBlocks } : {}) },
+      });
+      // Surface a rejected payment early instead of as a timeout somewhere else.
+      result.catch(() => {});
+      return { inv, result };
+    }
+
+    async function waitHeldAtLsp(rHash: string): Promise<void> {
+      await waitFor(`htlc ${rHash} held at L`, async () => {
+        const at = await htlcsFor(net, 'lsp', rHash);
+        return at.length === 1 && at[0]!.incoming && at[0]!.peer === Buffer.from(pk.sender!).toString('hex');
+      });
+    }
+
+    async function assertStillHeld(rHash: string): Promise<void> {
+      const at = await htlcsFor(net, 'lsp', rHash);
+      assert.deepEqual(
+        at.map((h) => [h.peer, h.incoming]),
+        [[Buffer.from(pk.sender!).toString('hex'), true]],
+        'exactly one HTLC at L, incoming from S, none forwarded',
+      );
+    }
+
+    test('a plain payment through the LSP is forwarded at once', async () => {
+      try {
+        const mark0 = sidecar.lines.length;
+        const inv = await addInvoice(net, 'recipient', 1000);
+        const r = await net.lncli<{ status: string }>(
+          'sender',
+          'payinvoice',
+          '--force',
+          '--json',
+          inv.payment_request,
+        );
+        assert.equal(r.status, 'SUCCEEDED');
+        assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'SETTLED');
+        assert.equal(sidecar.count(isHolding, mark0), 0, 'no hold for a plain payment');
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+
+    test('recipient offline: held, notified with retries, survives sidecar SIGKILL and an LSP restart, forged release ignored, released when the recipient returns', async () => {
+      try {
+        await net.stopNode('recipient');
+        const mark = sidecar.lines.length;
+        const { inv, result } = await payAsync(20_000);
+        const holding = await sidecar.waitLog('holding htlc', (l) => l.message === 'holding htlc', mark);
+        await waitHeldAtLsp(inv.r_hash);
+        // held_htlc_available is retried while the recipient is away.
+        await sidecar.waitLog(
+          'third notice',
+          () =>
+            sidecar.count(
+              (l) =>
+                l.message === 'held_htlc_available sent' || l.message === 'held_htlc_available send failed',
+              mark,
+            ) >= 3,
+          mark,
+        );
+
+        // A forged release: the real hold id, a wrong HMAC half, sent by S over a path to L.
+        const forger = new LndRecipientAgent({
+          lnd: {
+            rpc: net.node('sender').grpcHost,
+            tlsCertPath: net.node('sender').tlsCertPath,
+            macaroonPath: net.node('sender').adminMacaroonPath,
+          },
+          log: testLog.child({ agent: 'forger' }),
+        });
+        await forger.start();
+        const holdId = Buffer.from(String(holding.holdId), 'hex');
+        const forgedId = new Uint8Array(Buffer.concat([holdId, randomBytes(32 - holdId.length)]));
+        const m1 = sidecar.lines.length;
+        await forger.release(decodeBlindedPath(buildReleasePath(pk.lsp!, forgedId)));
+        await sidecar.waitLog('forged release rejected', (l) => /HMAC does not verify/.test(l.message), m1);
+        await forger.stop();
+        await assertStillHeld(inv.r_hash);
+
+        // The sidecar dies hard; LND keeps the HTLC (requireinterceptor) and replays it on restart.
+        await sidecar.kill('SIGKILL');
+        await assertStillHeld(inv.r_hash);
+        await sidecar.start();
+        await assertStillHeld(inv.r_hash);
+
+        // L's LND restarts under the running sidecar: the interceptor reconnects, the HTLC stays held.
+        const m2 = sidecar.lines.length;
+        await net.stopNode('lsp');
+        await net.startNode('lsp');
+        await net.waitChannelActive('sender', 'lsp');
+        await sidecar.waitLog('interceptor reconnected', (l) => l.message === 'interceptor connected', m2);
+        await assertStillHeld(inv.r_hash);
+
+        // The recipient comes back online: its agent answers the next notice, L forwards, R settles.
+        await net.startNode('recipient');
+        await net.waitChannelActive('rlsp', 'recipient');
+        const agent = await startAgent();
+        try {
+          const r = await result;
+          assert.equal(r.status, 'SUCCEEDED');
+          assert.ok(r.preimage);
+          assert.equal(createHash('sha256').update(r.preimage).digest('hex'), inv.r_hash);
+          assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'SETTLED');
+          assert.ok(sidecar.count((l) => l.message === 'hold released', m2) >= 1);
+        } finally {
+          await agent.stop();
+        }
+        assert.deepEqual(await assertNoClosures(net), []);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+
+    test('no release: failed back at the deadline, before LND auto-fails it, no channel closes', async () => {
+      try {
+        const mark = sidecar.lines.length;
+        const { inv, result } = await payAsync(15_000, 3);
+        const holding = await sidecar.waitLog('holding htlc', (l) => l.message === 'holding htlc', mark);
+        await waitHeldAtLsp(inv.r_hash);
+        const failAt = Number(holding.failAt);
+        const start = await net.height();
+        assert.ok(failAt <= start + 3, `deadline ${failAt} honours max_hold_blocks (height ${start})`);
+        await net.mine(failAt - start);
+        const r = await result;
+        assert.equal(r.status, 'FAILED');
+        assert.equal(r.failureCode, 'TEMPORARY_CHANNEL_FAILURE');
+        assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'OPEN');
+        const failLine = await sidecar.waitLog(
+          'deadline line',
+          (l) => l.message === 'hold deadline reached; failing',
+          mark,
+        );
+        assert.ok(failLine);
+        assert.deepEqual(await htlcsFor(net, 'lsp', inv.r_hash), []);
+        assert.deepEqual(await assertNoClosures(net), []);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+
+    test('SIGTERM stops the sidecar cleanly', async () => {
+      try {
+        const code = await sidecar.kill('SIGTERM');
+        assert.equal(code, 0);
+        assert.ok(sidecar.count((l) => l.message === 'hold engine stopped') >= 1);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+  });
+}

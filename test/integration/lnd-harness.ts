@@ -1,0 +1,158 @@
+// Shared pieces of the LND integration tests: the sidecar as a child process (as operators run it),
+// the recipient agent and the sender SDK against the regtest network from scripts/regtest.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { repoRoot } from '../helpers/paths.js';
+import type { RegtestNetwork, NodeName } from '../../scripts/regtest/network.js';
+import { waitFor } from '../../scripts/regtest/wait.js';
+import { connectLnd, type LndClients } from '../../plugin/backends/lnd/grpc.js';
+import { createLogger } from '../../plugin/ops/log.js';
+
+export type LogLine = { level: string; message: string } & Record<string, unknown>;
+
+/** The sidecar process for L, with its structured log lines kept for assertions. */
+export class Sidecar {
+  private proc: ChildProcess | undefined;
+  readonly lines: LogLine[] = [];
+  private out: WriteStream;
+  readonly dataDir: string;
+  private exitWaiters: ((code: number | null) => void)[] = [];
+
+  constructor(
+    private readonly net: RegtestNetwork,
+    private readonly extraArgs: string[] = [],
+  ) {
+    this.dataDir = join(net.runDir, 'sidecar');
+    mkdirSync(this.dataDir, { recursive: true });
+    this.out = createWriteStream(join(net.runDir, 'sidecar.log'), { flags: 'a' });
+  }
+
+  get running(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    const l = await this.net.nodeInfo('lsp');
+    const since = this.lines.length;
+    const args = [
+      join(repoRoot, 'dist', 'plugin', 'lnd.js'),
+      `--lnd-rpc=${l.grpcHost}`,
+      `--lnd-tls-cert=${l.tlsCertPath}`,
+      `--lnd-macaroon=${l.adminMacaroonPath}`,
+      `--data-dir=${this.dataDir}`,
+      '--log-level=debug',
+      '--notify-base-ms=1000',
+      '--notify-cap-ms=3000',
+      ...this.extraArgs,
+    ];
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = p;
+    createInterface({ input: p.stderr! }).on('line', (line) => {
+      this.out.write(`${line}\n`);
+      try {
+        this.lines.push(JSON.parse(line) as LogLine);
+      } catch {
+        this.lines.push({ level: 'raw', message: line });
+      }
+    });
+    p.on('exit', (code) => {
+      for (const w of this.exitWaiters.splice(0)) w(code);
+    });
+    await this.waitLog('interceptor connected', (x) => x.message === 'interceptor connected', since);
+  }
+
+  /** Waits for a log line matching `pred` at or after index `from`; returns it. */
+  async waitLog(
+    what: string,
+    pred: (l: LogLine) => boolean,
+    from = 0,
+    timeoutMs = 120_000,
+  ): Promise<LogLine> {
+    return waitFor(
+      `sidecar log: ${what}`,
+      () => {
+        const found = this.lines.slice(from).find(pred);
+        if (found) return found;
+        if (!this.running)
+          throw new Error(`sidecar exited (${this.proc?.exitCode ?? this.proc?.signalCode})`);
+        return undefined;
+      },
+      { timeoutMs, intervalMs: 200 },
+    );
+  }
+
+  count(pred: (l: LogLine) => boolean, from = 0): number {
+    return this.lines.slice(from).filter(pred).length;
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<number | null> {
+    const p = this.proc;
+    if (!p || !this.running) return p?.exitCode ?? null;
+    const exited = new Promise<number | null>((res) => this.exitWaiters.push(res));
+    p.kill(signal);
+    return exited;
+  }
+}
+
+export function clientsFor(info: {
+  grpcHost: string;
+  tlsCertPath: string;
+  adminMacaroonPath: string;
+}): LndClients {
+  return connectLnd({
+    rpc: info.grpcHost,
+    tlsCertPath: info.tlsCertPath,
+    macaroonPath: info.adminMacaroonPath,
+  });
+}
+
+export const testLog = createLogger({ level: 'info', component: 'test' });
+
+export interface Invoice {
+  r_hash: string;
+  payment_request: string;
+  payment_addr: string;
+}
+
+export async function addInvoice(net: RegtestNetwork, node: NodeName, sat: number): Promise<Invoice> {
+  return net.lncli<Invoice>(node, 'addinvoice', `--amt=${sat}`);
+}
+
+export async function invoiceState(net: RegtestNetwork, node: NodeName, rHash: string): Promise<string> {
+  return (await net.lncli<{ state: string }>(node, 'lookupinvoice', rHash)).state;
+}
+
+/** The HTLCs with this payment hash on `node`'s channels, by remote peer. */
+export async function htlcsFor(
+  net: RegtestNetwork,
+  node: NodeName,
+  rHash: string,
+): Promise<{ peer: string; incoming: boolean; expiration_height: number }[]> {
+  const out: { peer: string; incoming: boolean; expiration_height: number }[] = [];
+  for (const c of await net.channels(node)) {
+    for (const h of c.pending_htlcs ?? []) {
+      if (h.hash_lock === rHash)
+        out.push({ peer: c.remote_pubkey, incoming: h.incoming, expiration_height: h.expiration_height });
+    }
+  }
+  return out;
+}
+
+/** No channel anywhere closed or closing. */
+export async function assertNoClosures(net: RegtestNetwork): Promise<string[]> {
+  const problems: string[] = [];
+  for (const n of ['sender', 'lsp', 'rlsp', 'recipient'] as const) {
+    const closed = await net.lncli<{ channels: unknown[] }>(n, 'closedchannels');
+    if (closed.channels.length > 0) problems.push(`${n}: ${closed.channels.length} closed channels`);
+    const pending = await net.lncli<{
+      pending_force_closing_channels?: unknown[];
+      waiting_close_channels?: unknown[];
+    }>(n, 'pendingchannels');
+    const pf =
+      (pending.pending_force_closing_channels ?? []).length + (pending.waiting_close_channels ?? []).length;
+    if (pf > 0) problems.push(`${n}: ${pf} closing channels`);
+  }
+  return problems;
+}
