@@ -285,6 +285,39 @@ test('plugin killed with SIGKILL and restarted: every unresolved HTLC replayed g
   assert.equal(hookAnswers.length, specs.length, 'exactly one verdict per HTLC across both runs');
 });
 
+test('SIGKILL while verdicts are being written: replaying only the unanswered HTLCs gives each exactly one verdict', async () => {
+  const s = await started({ blockheight: 3500 });
+  const r = recipient();
+  const specs = Array.from({ length: 40 }, () => asyncHtlc(s, r));
+  const idOf = new Map<string, HtlcSpec>();
+  for (const spec of specs) {
+    const id = `cln:htlc_accepted#race${spec.htlcId}`;
+    idOf.set(id, spec);
+    void s.expect(id);
+    s.write(
+      JSON.stringify({ jsonrpc: '2.0', id, method: 'htlc_accepted', params: s.htlcAcceptedParams(spec) }) +
+        '\n\n',
+    );
+  }
+  await until('all held', async () => {
+    const st = (await s.request('async-trampoline-stats', {})).result as { active_holds: number };
+    return st.active_holds === specs.length;
+  });
+  // Every hold expires at this block; kill the plugin while it is answering.
+  s.blockAdded(3500 + 200);
+  await s.kill('SIGKILL');
+  const answeredBefore = new Set(s.answers.filter((a) => idOf.has(a.id)).map((a) => a.id));
+  await s.start();
+  const unanswered = [...idOf].filter(([id]) => !answeredBefore.has(id)).map(([, spec]) => spec);
+  const replays = await Promise.all(unanswered.map((spec) => s.htlcAccepted(spec)));
+  for (const v of replays) assert.deepEqual(v.result, { result: 'fail', failure_message: '2002' });
+  for (const a of s.answers.filter((x) => idOf.has(x.id))) {
+    assert.deepEqual(a.result, { result: 'fail', failure_message: '2002' });
+  }
+  assert.equal(answeredBefore.size + replays.length, specs.length, 'one verdict per HTLC across both runs');
+  assert.deepEqual(s.duplicateAnswers, []);
+});
+
 test('500 concurrent held HTLCs each get exactly one verdict', async () => {
   // Past the default per-peer cap of 200: an LSP serving many async senders raises it.
   const s = await started({ blockheight: 4000, options: { 'async-trampoline-max-held-per-peer': 1000 } });
