@@ -367,6 +367,9 @@ export class HoldEngine {
         why: 'trampoline_request needs exactly one of invoice or outgoing_node_id',
       };
     }
+    if (!set && a.totalMsat !== undefined && this.store.setFinished(hold.setId)) {
+      return { reason: 'not_holdable', why: 'MPP set already released or failed' };
+    }
     if (set) {
       if (set.closed) return { reason: 'not_holdable', why: 'MPP set already released or failed' };
       if (set.totalMsat !== a.totalMsat)
@@ -390,6 +393,8 @@ export class HoldEngine {
     fields: Record<string, unknown> = {},
   ): void {
     this.logger.warn(`htlc refused: ${why}`, { key: hold.key, reason, ...fields });
+    // A refused part never joined its MPP set: stored alone, it cannot mark the set finished.
+    hold.setId = `one:${hold.holdIdHex}`;
     hold.state = 'failed';
     hold.verdict = { kind: 'fail', reason, trampoline: hold.htlc.trampoline !== undefined };
     this.metrics.holdOutcome('refused');

@@ -135,6 +135,7 @@ export class HoldStore {
         `UPDATE payments SET state = ?, preimage = ?, reason = ?, updated_ms = ? WHERE set_id = ?`,
       ),
       payment: db.prepare(`SELECT * FROM payments WHERE set_id = ?`),
+      setFinished: db.prepare(`SELECT 1 FROM holds WHERE set_id = ? AND verdict IS NOT NULL LIMIT 1`),
     };
   }
 
@@ -194,6 +195,11 @@ export class HoldStore {
   byHoldId(holdId: Uint8Array): HoldRecord | undefined {
     const r = this.stmts.byId.get(Buffer.from(holdId)) as HoldRow | undefined;
     return r && rowToHold(r);
+  }
+
+  /** Whether some hold of this set already has its verdict (the set was released or failed). */
+  setFinished(setId: string): boolean {
+    return this.stmts.setFinished.get(setId) !== undefined;
   }
 
   /** Holds that still need a decision or a payment result. */
