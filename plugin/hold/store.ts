@@ -80,8 +80,36 @@ export function encodeHtlc(h: InterceptedHtlc): string {
   return toJson(h);
 }
 
+/** Decode, restoring the optional fields JSON dropped as explicit undefined (the shape hosts give). */
 export function decodeHtlc(s: string): InterceptedHtlc {
-  return fromJson<InterceptedHtlc>(s);
+  const h = fromJson<InterceptedHtlc>(s);
+  const a = h.asyncHold;
+  const t = h.trampoline;
+  return {
+    key: h.key,
+    incomingChannel: h.incomingChannel,
+    incomingPeer: h.incomingPeer,
+    paymentHash: h.paymentHash,
+    amountInMsat: h.amountInMsat,
+    amountOutMsat: h.amountOutMsat,
+    incomingExpiry: h.incomingExpiry,
+    outgoingExpiry: h.outgoingExpiry,
+    outgoingChannel: h.outgoingChannel,
+    autoFailHeight: h.autoFailHeight,
+    holdFlag: h.holdFlag,
+    asyncHold: a && {
+      messagePaths: a.messagePaths,
+      releaseToken: a.releaseToken,
+      maxHoldBlocks: a.maxHoldBlocks,
+      totalMsat: a.totalMsat,
+    },
+    trampoline: t && {
+      invoice: t.invoice,
+      amtToForwardMsat: t.amtToForwardMsat,
+      outgoingNodeId: t.outgoingNodeId,
+      keysendPreimage: t.keysendPreimage,
+    },
+  };
 }
 
 function rowToHold(r: HoldRow): HoldRecord {
