@@ -48,6 +48,11 @@ export interface EngineOptions {
   metrics?: EngineMetrics;
   /** Test hook: asked before every store write and host call; returning true kills the engine there. */
   crashPoint?: (step: CrashStep) => boolean;
+  /**
+   * Called once if the engine dies (the store failed a commit). It answers nothing more; the host
+   * adapter should exit so a restart resumes from the last commit (CLN: important-plugin).
+   */
+  onFatal?: (why: string) => void;
 }
 
 export interface HoldView {
@@ -102,6 +107,7 @@ export class HoldEngine {
   private readonly clock: Clock;
   private readonly metrics: EngineMetrics;
   private readonly crashPoint: ((step: CrashStep) => boolean) | undefined;
+  private readonly onFatal: ((why: string) => void) | undefined;
   private readonly caps: CapTracker;
   private readonly notifier: Notifier;
   private readonly early: EarlyReleaseBuffer;
@@ -133,6 +139,7 @@ export class HoldEngine {
     this.clock = opts.clock ?? systemClock;
     this.metrics = opts.metrics ?? nullMetrics;
     this.crashPoint = opts.crashPoint;
+    this.onFatal = opts.onFatal;
     this.caps = new CapTracker(this.config.caps);
     this.notifier = new Notifier(
       this.backend,
@@ -844,6 +851,11 @@ export class HoldEngine {
     if (this.dead) return;
     this.logger.error('hold engine died', { why });
     this.shutdown();
+    try {
+      this.onFatal?.(why);
+    } catch (err) {
+      this.logger.error('onFatal handler threw', { error: String(err) });
+    }
   }
 
   private shutdown(): void {
