@@ -3,6 +3,7 @@
 // HtlcInterceptor and releases them on release_held_htlc. Refuses to start on an LND that would put
 // held HTLCs at risk. Exits 0 on SIGTERM/SIGINT after a clean stop (held HTLCs stay held by LND,
 // which requires the interceptor, and are replayed to us on the next start).
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { HoldEngine } from './hold/engine.js';
 import { LndBackend } from './backends/lnd/lnd-backend.js';
@@ -92,6 +93,7 @@ async function main(): Promise<number> {
     customMessageType: cfg.types.onionMessageCustom,
   });
   backend.onInterceptorConnected(() => log.info('interceptor connected'));
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const engine = await HoldEngine.open({
     dbPath: join(cfg.dataDir, 'holds.sqlite'),
     backend,

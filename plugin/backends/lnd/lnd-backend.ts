@@ -68,6 +68,7 @@ export class LndBackend implements Backend {
   private key: Uint8Array | undefined;
   private events: HostEvents | undefined;
   private height: number;
+  private readonly connectedListeners: (() => void)[] = [];
 
   constructor(private readonly opts: LndBackendOptions) {
     this.clients = opts.clients;
@@ -111,6 +112,7 @@ export class LndBackend implements Backend {
       (req, offer) => this.onOffer(req, offer),
       this.log.child({ part: 'interceptor' }),
     );
+    for (const fn of this.connectedListeners) this.interceptor.onConnected(fn);
     this.blocks.start();
     // Releases may arrive before the HTLC shows up; the engine keeps them, so listen first.
     this.transport.start();
@@ -128,7 +130,9 @@ export class LndBackend implements Backend {
     return this.interceptor?.connected ?? false;
   }
 
+  /** Called each time the interceptor stream (re)opens; may be registered before start(). */
   onInterceptorConnected(fn: () => void): void {
+    this.connectedListeners.push(fn);
     this.interceptor?.onConnected(fn);
   }
 
