@@ -99,6 +99,12 @@ async function main(): Promise<number> {
     backend,
     config: cfg.engine,
     logger: log,
+    // The engine stopped answering (store failure): exit so a supervisor restarts us. Safe, because
+    // LND requires the interceptor and holds every pending HTLC until we reconnect.
+    onFatal: (why) => {
+      log.error('engine died; exiting', { why });
+      backend.stop().finally(() => process.exit(1));
+    },
   });
   await engine.start();
   log.info('sidecar running', { dataDir: cfg.dataDir });
