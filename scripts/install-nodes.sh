@@ -136,10 +136,10 @@ fetch_lnd_src() {
     mkdir -p "$dir.tmp"
     if [[ -d "$LND_GIT" ]]; then
       local got
-      got=$(git --git-dir="$(git -C "$LND_GIT" rev-parse --git-dir 2>/dev/null || echo "$LND_GIT")" \
+      got=$(git --git-dir="$(git -C "$LND_GIT" rev-parse --absolute-git-dir)" \
         rev-parse "$tag^{commit}") || return 1
       [[ "$got" == "$want" ]] || { log "$LND_GIT has $tag at $got, pinned $want"; return 1; }
-      git --git-dir="$(git -C "$LND_GIT" rev-parse --git-dir 2>/dev/null || echo "$LND_GIT")" \
+      git --git-dir="$(git -C "$LND_GIT" rev-parse --absolute-git-dir)" \
         archive --format=tar "$want" | tar -x -C "$dir.tmp"
     else
       git clone --quiet --depth 1 --branch "$tag" "$LND_GIT" "$dir.tmp" || return 1

@@ -1,0 +1,370 @@
+// A whole regtest network for integration tests, the demo and benchmarks:
+//
+//   sender (S) --chan--> lsp (L) --chan--> rlsp (RL) --chan--> recipient (R)
+//
+// one btcd, four LND nodes on loopback ports, channels confirmed and announced, every node's graph
+// holding all three channels. Everything lives under one run directory, which teardown removes unless
+// asked to keep the logs (a failing test keeps them and prints where they are).
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nodeBinaries, type LndVersion } from './binaries.js';
+import { BURN_ADDRESS, Btcd } from './btcd.js';
+import { LndNode, type NodeInfo } from './lnd-node.js';
+import { freePorts } from './ports.js';
+import { waitFor } from './wait.js';
+
+export type { LndVersion } from './binaries.js';
+export type { NodeInfo } from './lnd-node.js';
+
+export type NodeName = 'sender' | 'lsp' | 'rlsp' | 'recipient';
+export const NODE_NAMES: readonly NodeName[] = ['sender', 'lsp', 'rlsp', 'recipient'];
+
+/** Channels opened at start, opener first. */
+export const CHANNELS: readonly (readonly [NodeName, NodeName])[] = [
+  ['sender', 'lsp'],
+  ['lsp', 'rlsp'],
+  ['rlsp', 'recipient'],
+];
+export const CHANNEL_CAPACITY_SAT = 10_000_000;
+/** Pushed to the far side of each channel, so payments can also flow back (refunds, replies). */
+export const CHANNEL_PUSH_SAT = 3_000_000;
+
+export interface StartOptions {
+  lndVersion: LndVersion;
+  /** Extra flags for L (the LSP running our sidecar). */
+  extraLspArgs?: string[];
+  /** Extra flags per node. */
+  extraArgs?: Partial<Record<NodeName, string[]>>;
+  /** L starts with --requireinterceptor (held HTLCs wait for the sidecar); default true. */
+  lspRequireInterceptor?: boolean;
+  /** Progress lines; default writes `[regtest] ...` to stderr. */
+  log?: (line: string) => void;
+  /** Run directory; default `<repo>/.regtest/<run-id>` (gitignored). */
+  baseDir?: string;
+}
+
+export interface TeardownOptions {
+  /** Keep the run directory (node logs) and print its path; default false. */
+  keepLogs?: boolean;
+}
+
+/** The fields of `lncli listchannels` entries that tests use. */
+export interface Channel {
+  active: boolean;
+  remote_pubkey: string;
+  chan_id: string;
+  channel_point: string;
+  capacity: string;
+  local_balance: string;
+  remote_balance: string;
+  pending_htlcs: { incoming: boolean; amount: string; hash_lock: string; expiration_height: number }[];
+}
+
+/**
+ * Flags each LND version needs for the project's onion-message paths:
+ * - 0.21 parses onion messages itself (on by default; `--protocol.no-onion-messages` turns it off) and
+ *   by default admits them only from peers with an open channel; `onion-msg-relay-all` lets tests
+ *   talk over a bare peer connection (e.g. L connected straight to R).
+ * - 0.20 does not know onion messages (type 513); `protocol.custom-message=513` hands them to
+ *   SubscribeCustomMessages / SendCustomMessage so the sidecar can peel them itself.
+ */
+export function versionArgs(v: LndVersion): string[] {
+  return v === 'v0.21.2-beta' ? ['--protocol.onion-msg-relay-all'] : ['--protocol.custom-message=513'];
+}
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+export class RegtestNetwork {
+  private readonly t0 = Date.now();
+  private tornDown = false;
+  /** Role and extra flags a node was last started with (startNode reuses them unless told otherwise). */
+  private readonly startArgs = new Map<NodeName, string[]>();
+
+  private constructor(
+    readonly lndVersion: LndVersion,
+    readonly runDir: string,
+    readonly btcd: Btcd,
+    private readonly nodes: Record<NodeName, LndNode>,
+    private readonly logFn: (line: string) => void,
+  ) {}
+
+  log(msg: string): void {
+    this.logFn(`${((Date.now() - this.t0) / 1000).toFixed(1).padStart(6)}s ${msg}`);
+  }
+
+  private async step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const t = Date.now();
+    this.log(`${what} ...`);
+    const r = await fn();
+    this.log(`${what}: ${((Date.now() - t) / 1000).toFixed(1)}s`);
+    return r;
+  }
+
+  node(name: NodeName): LndNode {
+    return this.nodes[name];
+  }
+
+  /** Brings the whole network up; on any failure it tears down, keeping the logs. */
+  static async start(opts: StartOptions): Promise<RegtestNetwork> {
+    const bins = nodeBinaries(opts.lndVersion);
+    const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const runDir = resolve(opts.baseDir ?? join(repoRoot(), '.regtest', runId));
+    mkdirSync(runDir, { recursive: true });
+    const logFn = opts.log ?? ((line: string) => process.stderr.write(`[regtest] ${line}\n`));
+
+    const ports = await freePorts(2 + 2 * NODE_NAMES.length);
+    const btcd = new Btcd(bins, join(runDir, 'btcd'), { rpc: ports[0]!, p2p: ports[1]! });
+    const roleArgs: Record<NodeName, string[]> = {
+      sender: [],
+      lsp: opts.lspRequireInterceptor === false ? [] : ['--requireinterceptor'],
+      rlsp: [],
+      recipient: ['--accept-keysend'],
+    };
+    const nodes = {} as Record<NodeName, LndNode>;
+    NODE_NAMES.forEach((name, i) => {
+      nodes[name] = new LndNode(
+        name,
+        bins.lnd,
+        runDir,
+        { p2p: ports[2 + 2 * i]!, grpc: ports[3 + 2 * i]! },
+        btcd.conn,
+        versionArgs(opts.lndVersion),
+      );
+    });
+    const net = new RegtestNetwork(opts.lndVersion, runDir, btcd, nodes, logFn);
+    for (const name of NODE_NAMES) {
+      net.startArgs.set(name, [
+        ...roleArgs[name],
+        ...(opts.extraArgs?.[name] ?? []),
+        ...(name === 'lsp' ? (opts.extraLspArgs ?? []) : []),
+      ]);
+    }
+    net.log(`LND ${opts.lndVersion} network in ${runDir}`);
+    try {
+      await net.bringUp();
+    } catch (e) {
+      net.log(`start failed: ${e instanceof Error ? e.message : String(e)}`);
+      await net.teardown({ keepLogs: true });
+      throw e;
+    }
+    return net;
+  }
+
+  private async bringUp(): Promise<void> {
+    const { btcd } = this;
+    // btcd wipes a regtest chain on every start, so it is restarted only while the chain is still
+    // just the genesis block: once with the sender's address as --miningaddr (there is no
+    // generatetoaddress). The nodes wait at RPC_ACTIVE until the first fresh block (lnd wants a tip
+    // less than ~2 hours old; the genesis block is from 2011), which is enough for newaddress.
+    await this.step('start btcd', () => btcd.start(BURN_ADDRESS));
+    await this.step('start 4 lnd nodes', () =>
+      Promise.all(NODE_NAMES.map((n) => this.nodes[n].start(this.startArgs.get(n) ?? [], 'rpc'))),
+    );
+
+    // Coinbases go to S, then S funds L and RL: the three channel openers.
+    const senderAddr = (await this.lncli<{ address: string }>('sender', 'newaddress', 'p2wkh')).address;
+    await this.step(`restart btcd mining to sender ${senderAddr}`, () => btcd.restart(senderAddr));
+    // 100 confirmations mature the first coinbases (five mature ones: 250 BTC for S). One more block
+    // once the wallets are live: blocks that arrive during lnd's initial sync do not advance the
+    // height its coin selection checks coinbase maturity against (listunspent already shows them).
+    await this.step('mine 106 blocks and sync', async () => {
+      await this.mine(105);
+      await this.mine(1);
+    });
+
+    const fund = 5 * CHANNEL_CAPACITY_SAT;
+    await this.step('fund lsp and rlsp', async () => {
+      const to: Record<string, number> = {};
+      for (const n of ['lsp', 'rlsp'] as const) {
+        to[(await this.lncli<{ address: string }>(n, 'newaddress', 'p2wkh')).address] = fund;
+      }
+      // Retried: the wallet may still be catching up on the blocks just mined.
+      const { txid } = await waitFor(
+        'sender sendmany to lsp and rlsp',
+        () => this.lncli<{ txid: string }>('sender', 'sendmany', JSON.stringify(to), '--sat_per_vbyte=2'),
+        { timeoutMs: 30_000, intervalMs: 1000 },
+      );
+      await this.waitMempool([txid]);
+      await this.mine(1);
+      for (const n of ['lsp', 'rlsp'] as const) {
+        await waitFor(
+          `${n} confirmed balance`,
+          async () =>
+            Number((await this.lncli<{ confirmed_balance: string }>(n, 'walletbalance')).confirmed_balance) >=
+            fund,
+          { timeoutMs: 60_000 },
+        );
+      }
+    });
+
+    await this.step('connect peers and open channels', async () => {
+      const txids: string[] = [];
+      for (const [a, b] of CHANNELS) {
+        await this.connectPeers(a, b);
+        const r = await this.lncli<{ funding_txid: string }>(
+          a,
+          'openchannel',
+          `--node_key=${await this.nodes[b].pubkey()}`,
+          `--local_amt=${CHANNEL_CAPACITY_SAT}`,
+          `--push_amt=${CHANNEL_PUSH_SAT}`,
+          // btcd's estimatefee says 0 on regtest; an explicit rate keeps funding txs relayable.
+          '--sat_per_vbyte=2',
+        );
+        txids.push(r.funding_txid);
+      }
+      await this.waitMempool(txids);
+    });
+
+    // 6 confirmations: channels are usable after 1 (defaultchanconfs), announced after 6.
+    await this.step('confirm channels (6 blocks)', () => this.mine(6));
+    await this.step('wait for active channels', async () => {
+      for (const [a, b] of CHANNELS) await this.waitChannelActive(a, b);
+    });
+    await this.step('wait for every graph to hold all channels', async () => {
+      for (const n of NODE_NAMES) await this.waitGraph(n, CHANNELS.length);
+    });
+    this.log('network ready');
+  }
+
+  /** Mines `n` blocks (coinbase to the sender) and waits until every running node has synced them. */
+  async mine(n: number): Promise<string[]> {
+    const hashes = await this.btcd.generate(n);
+    const h = await this.btcd.height();
+    await Promise.all(NODE_NAMES.filter((x) => this.nodes[x].isRunning).map((x) => this.waitSynced(x, h)));
+    return hashes;
+  }
+
+  async height(): Promise<number> {
+    return this.btcd.height();
+  }
+
+  async waitSynced(name: NodeName, height?: number): Promise<void> {
+    const h = height ?? (await this.btcd.height());
+    await waitFor(
+      `${name} synced to height ${h}`,
+      async () => {
+        const info = await this.lncli<{ synced_to_chain: boolean; block_height: number }>(name, 'getinfo');
+        return info.synced_to_chain && info.block_height >= h;
+      },
+      { timeoutMs: 120_000 },
+    );
+  }
+
+  private async waitMempool(txids: string[]): Promise<void> {
+    await waitFor(
+      `transactions in btcd mempool: ${txids.join(', ')}`,
+      async () => {
+        const pool = JSON.parse(await this.btcd.cli('getrawmempool')) as string[];
+        return txids.every((t) => pool.includes(t));
+      },
+      { timeoutMs: 30_000 },
+    );
+  }
+
+  async channels(name: NodeName): Promise<Channel[]> {
+    return (await this.lncli<{ channels: Channel[] }>(name, 'listchannels')).channels;
+  }
+
+  /** Waits until `a` sees an active channel with `b`. */
+  async waitChannelActive(a: NodeName, b: NodeName, timeoutMs = 120_000): Promise<Channel> {
+    const pk = await this.nodes[b].pubkey();
+    return waitFor(
+      `active channel ${a}-${b}`,
+      async () => (await this.channels(a)).find((c) => c.remote_pubkey === pk && c.active),
+      { timeoutMs, intervalMs: 500 },
+    );
+  }
+
+  /** Waits until `name`'s graph has `edges` channels with both directions' policies known. */
+  async waitGraph(name: NodeName, edges: number, timeoutMs = 120_000): Promise<void> {
+    await waitFor(
+      `${name} graph with ${edges} channels`,
+      async () => {
+        const g = await this.lncli<{ edges: { node1_policy: unknown; node2_policy: unknown }[] }>(
+          name,
+          'describegraph',
+        );
+        return g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  }
+
+  /** Connects a to b over p2p; already being connected counts as success. */
+  async connectPeers(a: NodeName, b: NodeName): Promise<void> {
+    const target = this.nodes[b];
+    try {
+      await this.lncli(a, 'connect', `${await target.pubkey()}@${target.p2pHost}`);
+    } catch (e) {
+      if (!(e instanceof Error) || !/already connected/i.test(e.message)) throw e;
+    }
+    const pk = await target.pubkey();
+    await waitFor(`${a} peer ${b}`, async () =>
+      (await this.lncli<{ peers: { pub_key: string }[] }>(a, 'listpeers')).peers.some(
+        (p) => p.pub_key === pk,
+      ),
+    );
+  }
+
+  /** Runs lncli on a node; returns its parsed JSON output. */
+  async lncli<T = Record<string, unknown>>(name: NodeName, ...args: string[]): Promise<T> {
+    return (await this.nodes[name].lncli(...args)) as T;
+  }
+
+  async nodeInfo(name: NodeName): Promise<NodeInfo> {
+    return this.nodes[name].info();
+  }
+
+  async stopNode(name: NodeName): Promise<void> {
+    await this.step(`stop ${name}`, () => this.nodes[name].stop());
+  }
+
+  /**
+   * The flags beyond the common and version ones that `name` was last started with: its role flags
+   * (L: --requireinterceptor, R: --accept-keysend) and the extra ones from StartOptions.
+   */
+  nodeArgs(name: NodeName): string[] {
+    return [...(this.startArgs.get(name) ?? [])];
+  }
+
+  /**
+   * Restarts a stopped node with the same data and waits until it is synced. `args` replaces its role
+   * and extra flags (see nodeArgs), e.g. to restart L without --requireinterceptor.
+   */
+  async startNode(name: NodeName, opts: { args?: string[] } = {}): Promise<void> {
+    if (opts.args) this.startArgs.set(name, [...opts.args]);
+    await this.step(`start ${name}`, async () => {
+      await this.nodes[name].start(this.startArgs.get(name) ?? [], 'server');
+      await this.waitSynced(name);
+    });
+  }
+
+  /** Stops every daemon (also done on process exit); removes the run directory unless keepLogs. */
+  async teardown(opts: TeardownOptions = {}): Promise<void> {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    // SIGKILL straight away: a graceful stop per node would only slow every test down, and the
+    // data is thrown away (logs are written line by line, so they are complete either way).
+    await Promise.all([...NODE_NAMES.map((n) => this.nodes[n].kill()), this.btcd.kill()]);
+    if (opts.keepLogs) {
+      this.log(`logs kept in ${this.runDir} (lnd: <node>/logs/bitcoin/regtest/lnd.log, btcd: btcd/logs)`);
+    } else {
+      rmSync(this.runDir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Starts a regtest network (see RegtestNetwork.start). */
+export async function start(opts: StartOptions): Promise<RegtestNetwork> {
+  return RegtestNetwork.start(opts);
+}
