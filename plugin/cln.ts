@@ -76,7 +76,7 @@ const host = new PluginHost({
       socketPath: join(params.configuration.lightningDir, params.configuration.rpcFile),
       logger,
     });
-    backend = new ClnBackend({ rpc, types: settings.types, logger });
+    backend = new ClnBackend({ rpc, types: settings.types, logger, variants: settings.heldHtlcVariants });
     engine = await HoldEngine.open({
       dbPath: join(settings.dataDir, 'holds.sqlite'),
       backend,

@@ -14,7 +14,9 @@ import type {
 } from '../../hold/backend.js';
 import { SupersededError } from '../../hold/backend.js';
 import type { Logger } from '../../ops/log.js';
-import { buildHeldHtlcAvailable, type AsyncMessageTypes } from '../../protocol/onion-message.js';
+import { decodeBlindedPath, introNodeId, type BlindedPath } from '../../protocol/blinded-path.js';
+import { buildOnionMessage, buildReleasePath, type AsyncMessageTypes } from '../../protocol/onion-message.js';
+import { scidToString } from '../../protocol/short-channel-id.js';
 import {
   answerFor,
   failAnswer,
@@ -46,6 +48,8 @@ export interface ClnBackendOptions {
   logger: Logger;
   /** How often trackPayment looks at a payment still pending in listpays. */
   trackPollMs?: number;
+  /** held_htlc_available encodings to send, each its own message (default odd, then even). */
+  variants?: readonly ('odd' | 'even')[];
 }
 
 export class ClnBackend implements Backend {
@@ -125,18 +129,49 @@ export class ClnBackend implements Backend {
 
   async sendHeldHtlcAvailable(notice: HeldHtlcNotice): Promise<void> {
     const ourNodeId = hexToBytes(await this.nodeId());
+    const dest = decodeBlindedPath(notice.messagePath);
+    const intro = introNodeId(dest) ?? (await this.introByScid(dest));
+    const replyPath = decodeBlindedPath(buildReleasePath(ourNodeId, notice.replyPathId));
     // injectonionmessage makes lightningd "receive" the packet, so our node must be its first hop.
-    const msg = buildHeldHtlcAvailable({
-      messagePath: notice.messagePath,
-      replyPathId: notice.replyPathId,
-      ourNodeId,
-      prependOurNode: true,
-      types: this.messageTypes(),
-    });
-    await this.opts.rpc.call('injectonionmessage', {
-      path_key: toHex(msg.pathKey),
-      message: toHex(msg.packet),
-    });
+    const via = bytesEqual(intro, ourNodeId) ? [] : [ourNodeId];
+    const empty = new Uint8Array(0);
+    // One message per encoding: a recipient whose host drops unknown even TLVs (CLN, LND 0.21) still
+    // gets the odd one, and an LDK recipient, which knows only 72, gets the even one.
+    for (const variant of this.opts.variants ?? ['odd', 'even']) {
+      const msg = buildOnionMessage({
+        destination: dest,
+        via,
+        introNodeId: intro,
+        types: this.messageTypes(),
+        payload:
+          variant === 'odd'
+            ? { replyPath, heldHtlcAvailableOdd: empty }
+            : { replyPath, heldHtlcAvailable: empty },
+      });
+      await this.opts.rpc.call('injectonionmessage', {
+        path_key: toHex(msg.pathKey),
+        message: toHex(msg.packet),
+      });
+    }
+  }
+
+  /** The node at one end of a channel, for a blinded path whose intro node is named by scid. */
+  private async introByScid(p: BlindedPath): Promise<Uint8Array> {
+    if (!('scid' in p.firstNode)) throw new Error('unreachable');
+    const { scid, direction } = p.firstNode;
+    const r = await this.opts.rpc.call<{ channels?: { source?: unknown; destination?: unknown }[] }>(
+      'listchannels',
+      {
+        short_channel_id: scidToString(scid),
+      },
+    );
+    const c = r.channels?.[0];
+    if (!c || typeof c.source !== 'string' || typeof c.destination !== 'string') {
+      throw new Error(`message path intro channel ${scidToString(scid)} is unknown`);
+    }
+    // BOLT 4 sciddir: direction 0 is node_id_1, the lesser of the two ids.
+    const [lo, hi] = [c.source, c.destination].sort();
+    return hexToBytes((direction === 0 ? lo : hi) as string);
   }
 
   async pay(req: PayRequest): Promise<PayResult> {
@@ -269,6 +304,10 @@ export class ClnBackend implements Backend {
 function deadAnswer(h: InterceptedHtlc): HtlcAcceptedAnswer {
   if (!h.holdFlag && h.asyncHold === undefined && h.trampoline === undefined) return { result: 'continue' };
   return failAnswer(h.trampoline !== undefined);
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function toHex(b: Uint8Array): string {

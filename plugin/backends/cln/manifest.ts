@@ -62,6 +62,13 @@ export const OPTIONS: readonly OptionSpec[] = [
       'odd alias of release_held_htlc (CLN drops unknown even types, so this is the one that arrives)',
   },
   {
+    name: 'held-htlc-variants',
+    type: 'string',
+    default: 'odd,even',
+    description:
+      'held_htlc_available encodings to send, each its own message: odd (recipients behind CLN/LND 0.21), even (LDK)',
+  },
+  {
     name: 'async-hold-type',
     type: 'int',
     default: 4280151,
@@ -175,6 +182,7 @@ export interface ClnSettings {
   types: TypeNumbers;
   /** Virtual scid, as CLN writes it ("BxTxO"), or undefined. */
   trampolineScid: string | undefined;
+  heldHtlcVariants: ('odd' | 'even')[];
   engine: EngineConfigInput;
 }
 
@@ -222,7 +230,20 @@ export function parseSettings(options: Record<string, unknown>, lightningDir: st
   if (scid !== '' && !/^\d+x\d+x\d+$/.test(scid))
     throw new OptionError(`${OPTION_PREFIX}trampoline-scid: not BxTxO`);
 
+  const variants = str('held-htlc-variants')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  if (
+    variants.length === 0 ||
+    variants.some((v) => v !== 'odd' && v !== 'even') ||
+    new Set(variants).size !== variants.length
+  ) {
+    throw new OptionError(`${OPTION_PREFIX}held-htlc-variants: a list of odd and/or even`);
+  }
+
   return {
+    heldHtlcVariants: variants as ('odd' | 'even')[],
     dataDir: str('data-dir') || join(lightningDir, 'async-trampoline'),
     logLevel,
     types: {

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createRequire } from 'node:module';
 import { JsonObjectStream } from '../../../plugin/backends/cln/framing.js';
 import { repoRoot } from '../../helpers/paths.js';
 
@@ -106,7 +107,9 @@ test('clightningjs RpcWrapper: every call uses id 0, so overlapping calls receiv
   }
 });
 
-async function hookThatThrows(handler: string): Promise<{ stdout: string; code: number | null }> {
+async function hookThatThrows(
+  handler: string,
+): Promise<{ stdout: string; code: number | null; alive: boolean }> {
   const { server, dir } = await rpcSocket(() => {});
   try {
     const child = runCjs(`
@@ -133,16 +136,13 @@ async function hookThatThrows(handler: string): Promise<{ stdout: string; code: 
     });
     // A probe: a live plugin answers it; a dead one has exited. Either way we know where we stand.
     send({ jsonrpc: '2.0', id: 'probe#4', method: 'getmanifest', params: {} });
-    const code = await Promise.race([
-      child.exited,
-      (async () => {
-        while (!child.stdout().includes('probe#4')) await sleep(20);
-        child.proc.kill('SIGKILL');
-        await child.exited;
-        return 'alive' as unknown as number;
-      })(),
-    ]);
-    return { stdout: child.stdout(), code };
+    let exited = false;
+    void child.exited.then(() => (exited = true));
+    while (!exited && !child.stdout().includes('probe#4')) await sleep(20);
+    const alive = !exited;
+    if (alive) child.proc.kill('SIGKILL');
+    const code = await child.exited;
+    return { stdout: child.stdout(), code, alive };
   } finally {
     server.close();
     rmSync(dir, { recursive: true, force: true });
@@ -153,10 +153,41 @@ test('clightningjs Plugin: an async hook handler that throws leaves the hook una
   const r = await hookThatThrows(`async () => { throw new Error('boom'); }`);
   assert.match(r.stdout, /cln:init#2/, 'the plugin got as far as init');
   assert.doesNotMatch(r.stdout, /cln:htlc_accepted#3/, 'no answer to the hook was ever written');
-  assert.notEqual(r.code, 'alive', 'the plugin died (lightningd then hands held HTLCs to default handling)');
+  assert.equal(r.alive, false, 'the plugin died (lightningd then hands held HTLCs to default handling)');
+  assert.notEqual(r.code, 0);
 });
 
 test('clightningjs Plugin: a hook handler that throws synchronously leaves the hook unanswered too', async () => {
   const r = await hookThatThrows(`() => { throw new Error('boom'); }`);
   assert.doesNotMatch(r.stdout, /cln:htlc_accepted#3/);
+});
+
+// In-process: requiring the Plugin class starts nothing.
+const require = createRequire(import.meta.url);
+interface CljsPlugin {
+  addOption(name: string, def: unknown, description: string, type?: string): void;
+  addHook(name: string, cb: () => unknown): void;
+  subscribe(name: string): void;
+  _getmanifest(params: object): Record<string, unknown>;
+}
+const CljsPlugin = require('clightningjs') as new (p?: object) => CljsPlugin;
+
+test('clightningjs Plugin: options whose default is 0, false or "" cannot be registered', () => {
+  const p = new CljsPlugin({ dynamic: false });
+  assert.throws(() => p.addOption('async-trampoline-data-dir', '', 'data dir'));
+  assert.throws(() => p.addOption('async-trampoline-min-hold-blocks', 0, 'blocks', 'int'));
+  p.addOption('async-trampoline-log-level', 'info', 'level');
+});
+
+test('clightningjs Plugin: its manifest shape is sound (ours follows it) but it cannot declare nonnumericids', () => {
+  const p = new CljsPlugin({ dynamic: false });
+  p.addHook('htlc_accepted', () => ({ result: 'continue' }));
+  p.subscribe('block_added');
+  const m = p._getmanifest({});
+  // Sound: the overall shape, which ours follows.
+  assert.deepEqual(m.hooks, ['htlc_accepted']);
+  assert.deepEqual(m.subscriptions, ['block_added']);
+  assert.equal(m.dynamic, false);
+  // lightningd sends string ids regardless; declaring nonnumericids states that we handle them.
+  assert.equal('nonnumericids' in m, false);
 });
