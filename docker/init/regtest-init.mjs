@@ -4,13 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createConnection } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { URL } from 'node:url';
+
+/* global fetch -- Node 20's built-in */
 
 const env = (k) => {
   const v = process.env[k];
   if (!v) throw new Error(`${k} is not set`);
   return v;
 };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.error('[init]', ...a);
 
 async function bitcoind(method, params = [], wallet) {
