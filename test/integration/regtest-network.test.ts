@@ -10,6 +10,7 @@ import {
   type LndVersion,
   type RegtestNetwork,
 } from '../../scripts/regtest/network.js';
+import { waitFor } from '../../scripts/regtest/wait.js';
 
 interface Invoice {
   r_hash: string;
@@ -125,15 +126,19 @@ for (const lndVersion of ['v0.21.2-beta', 'v0.20.3-beta'] as const satisfies rea
         const settled = await n.lncli<InvoiceState>('recipient', 'lookupinvoice', inv.r_hash);
         assert.equal(settled.state, 'SETTLED');
         assert.equal(settled.amt_paid_sat, '50000');
-        // It went through L: L's forwarding history has it, carrying RL's fee on top and paying L one.
-        const fwd = await n.lncli<{ forwarding_events: { amt_out: string; fee_msat: string }[] }>(
-          'lsp',
-          'fwdinghistory',
-        );
-        const ours = fwd.forwarding_events.filter(
-          (e) => Number(e.amt_out) >= 50000 && Number(e.amt_out) < 50100,
-        );
-        assert.equal(ours.length, 1, JSON.stringify(fwd.forwarding_events));
+        // It went through L: L's forwarding history has it (LND writes it in batches, hence the wait),
+        // carrying RL's fee on top and paying L one.
+        const ours = await waitFor("the forward in L's history", async () => {
+          const fwd = await n.lncli<{ forwarding_events: { amt_out: string; fee_msat: string }[] }>(
+            'lsp',
+            'fwdinghistory',
+          );
+          const hit = fwd.forwarding_events.filter(
+            (e) => Number(e.amt_out) >= 50000 && Number(e.amt_out) < 50100,
+          );
+          return hit.length > 0 && hit;
+        });
+        assert.equal(ours.length, 1);
         assert.ok(Number(ours[0]!.fee_msat) > 0);
       }),
     );
