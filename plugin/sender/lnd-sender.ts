@@ -8,6 +8,7 @@ import { encodeAsyncHold, type AsyncHold } from '../protocol/async-hold.js';
 import { unary, type GrpcError, type LndClients } from '../backends/lnd/grpc.js';
 import { lndError } from '../backends/lnd/errors.js';
 import type { HtlcAttemptMsg, RouteMsg } from '../backends/lnd/messages.js';
+import { outKey, recordMap } from '../backends/lnd/htlc-map.js';
 
 export interface AsyncPaymentTypes {
   holdHtlc: bigint;
@@ -57,15 +58,25 @@ export async function buildAsyncRoute(
     });
     route = r.route;
   } catch (e) {
-    throw lndError('rpc', `BuildRoute failed: ${(e as GrpcError).details ?? (e as Error).message}`);
+    const why = (e as GrpcError).details ?? (e as Error).message;
+    // LND reads the recipient's features from its graph; without its node announcement it refuses
+    // the payment secret.
+    const hint = /payment addr/.test(why) ? " (our graph lacks the recipient's node announcement)" : '';
+    throw lndError('rpc', `BuildRoute failed: ${why}${hint}`);
   }
   const lspHop = route.hops[0]!;
-  lspHop.custom_records = {
-    ...lspHop.custom_records,
-    [t.asyncHold.toString()]: Buffer.from(encodeAsyncHold(a.asyncHold)),
-  };
+  // Records BuildRoute returned come keyed by hash strings; re-key everything as decimal to send.
+  const records: Record<string, Buffer> = {};
+  for (const [k, v] of recordMap(lspHop.custom_records)) records[outKey(k)] = Buffer.from(v);
+  records[outKey(t.asyncHold)] = Buffer.from(encodeAsyncHold(a.asyncHold));
+  lspHop.custom_records = records;
+  for (const hop of route.hops.slice(1)) {
+    const rest: Record<string, Buffer> = {};
+    for (const [k, v] of recordMap(hop.custom_records)) rest[outKey(k)] = Buffer.from(v);
+    hop.custom_records = rest;
+  }
   const firstHopRecords: Record<string, Buffer> =
-    a.holdFlag === false ? {} : { [t.holdHtlc.toString()]: Buffer.alloc(0) };
+    a.holdFlag === false ? {} : { [outKey(t.holdHtlc)]: Buffer.alloc(0) };
   return { route, firstHopRecords };
 }
 

@@ -20,6 +20,7 @@ import {
   htlcsFor,
   invoiceState,
   testLog,
+  type Invoice,
   type LogLine,
 } from './lnd-harness.js';
 
@@ -43,6 +44,15 @@ for (const version of versions) {
       net = await RegtestNetwork.start({ lndVersion: version });
       for (const n of ['sender', 'lsp', 'rlsp', 'recipient'] as const)
         pk[n] = fromHex(await net.node(n).pubkey());
+      // BuildRoute needs the recipient's features (payment secret) from S's graph.
+      await waitFor('sender knows the recipient node announcement', async () => {
+        const n = await net.lncli<{ node?: { features?: Record<string, unknown> } }>(
+          'sender',
+          'getnodeinfo',
+          `--pub_key=${Buffer.from(pk.recipient!).toString('hex')}`,
+        );
+        return n.node?.features !== undefined && ('14' in n.node.features || '15' in n.node.features);
+      });
       sidecar = new Sidecar(net);
       await sidecar.start();
       sender = clientsFor(await net.nodeInfo('sender'));
@@ -74,8 +84,7 @@ for (const version of versions) {
       return agent;
     }
 
-    async function payAsync(sat: number, maxHoldBlocks?: number) {
-      const inv = await addInvoice(net, 'recipient', sat);
+    async function payAsync(inv: Invoice, sat: number, maxHoldBlocks?: number) {
       const pathId = new Uint8Array(randomBytes(32));
       const result: Promise<AsyncPaymentResult> = sendAsyncPayment(sender, {
         paymentHash: fromHex(inv.r_hash),
@@ -128,9 +137,10 @@ for (const version of versions) {
 
     test('recipient offline: held, notified with retries, survives sidecar SIGKILL and an LSP restart, forged release ignored, released when the recipient returns', async () => {
       try {
+        const inv = await addInvoice(net, 'recipient', 20_000);
         await net.stopNode('recipient');
         const mark = sidecar.lines.length;
-        const { inv, result } = await payAsync(20_000);
+        const { result } = await payAsync(inv, 20_000);
         const holding = await sidecar.waitLog('holding htlc', (l) => l.message === 'holding htlc', mark);
         await waitHeldAtLsp(inv.r_hash);
         // held_htlc_available is retried while the recipient is away.
@@ -200,8 +210,10 @@ for (const version of versions) {
 
     test('no release: failed back at the deadline, before LND auto-fails it, no channel closes', async () => {
       try {
+        if (!net.node('recipient').isRunning) await net.startNode('recipient');
+        const inv = await addInvoice(net, 'recipient', 15_000);
         const mark = sidecar.lines.length;
-        const { inv, result } = await payAsync(15_000, 3);
+        const { result } = await payAsync(inv, 15_000, 3);
         const holding = await sidecar.waitLog('holding htlc', (l) => l.message === 'holding htlc', mark);
         await waitHeldAtLsp(inv.r_hash);
         const failAt = Number(holding.failAt);

@@ -109,11 +109,12 @@ export function connectLnd(opts: LndConnectOptions): LndClients {
   const creds = grpc.credentials.combineChannelCredentials(grpc.credentials.createSsl(cert), callCreds);
   const p = packages();
   // Keepalive so a silently dead connection (LND killed -9, network drop) ends our streams and the
-  // reconnect logic takes over instead of waiting forever.
+  // reconnect logic takes over instead of waiting forever. Only while calls are open: LND refuses
+  // pings without a stream (grpc.client-allow-ping-without-stream is off) and pings under 5 s apart.
   const clientOpts: grpc.ClientOptions = {
     'grpc.keepalive_time_ms': 15_000,
     'grpc.keepalive_timeout_ms': 10_000,
-    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.keepalive_permit_without_calls': 0,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   };
   const lightning = new p.lnrpc.Lightning(opts.rpc, creds, clientOpts);

@@ -43,10 +43,36 @@ export function u64(s: string | number | undefined, what: string): bigint {
   return v;
 }
 
-/** Custom record maps arrive keyed by decimal strings; rekey by bigint for the codecs. */
+/**
+ * A uint64 map key as proto-loader (protobufjs) decodes it: an 8-character "hash" string, one char
+ * per byte, little-endian. (Outgoing maps take decimal string keys instead: see `outKey`.)
+ */
+export function mapKeyU64(k: string): bigint {
+  if (k.length !== 8)
+    throw new CodecError('invalid', `uint64 map key: ${k.length} chars, expected an 8-byte hash`);
+  let v = 0n;
+  for (let i = 7; i >= 0; i--) {
+    const c = k.charCodeAt(i);
+    if (c > 255) throw new CodecError('invalid', 'uint64 map key: not a byte string');
+    v = (v << 8n) | BigInt(c);
+  }
+  return v;
+}
+
+/** The same encoding, for tests that stand in for LND. */
+export function u64MapKey(v: bigint): string {
+  let s = '';
+  for (let i = 0; i < 8; i++) s += String.fromCharCode(Number((v >> BigInt(8 * i)) & 0xffn));
+  return s;
+}
+
+/** Key for a uint64 map we send: protobufjs parses decimal strings when encoding. */
+export const outKey = (v: bigint): string => v.toString();
+
+/** A decoded `map<uint64, bytes>` keyed by bigint, for the codecs. */
 export function recordMap(m: BytesMap | undefined): Map<bigint, Uint8Array> {
   const out = new Map<bigint, Uint8Array>();
-  for (const [k, v] of Object.entries(m ?? {})) out.set(u64(k, 'custom record type'), new Uint8Array(v));
+  for (const [k, v] of Object.entries(m ?? {})) out.set(mapKeyU64(k), new Uint8Array(v));
   return out;
 }
 
@@ -106,7 +132,7 @@ export function mentionsAsync(
   req: ForwardHtlcInterceptRequest,
   types: HtlcTypeNumbers = DEFAULT_HTLC_TYPES,
 ): boolean {
-  const has = (m: BytesMap | undefined, t: bigint): boolean => m !== undefined && String(t) in m;
+  const has = (m: BytesMap | undefined, t: bigint): boolean => m !== undefined && u64MapKey(t) in m;
   return (
     has(req.in_wire_custom_records, types.holdHtlc) ||
     has(req.custom_records, types.asyncHold) ||

@@ -1,6 +1,8 @@
 // The shapes @grpc/proto-loader yields for the narrow protos in protos/ (keepCase, longs as
 // String, enums as String, bytes as Buffer, defaults filled in). Only the grpc edge of this backend
-// sees these; everything else gets engine types. Map keys arrive as strings (uint64 keys included).
+// sees these; everything else gets engine types. Map keys are strings: uint32 keys in decimal, uint64
+// keys as protobufjs 8-byte "hash" strings when decoded (htlc-map.ts mapKeyU64) but decimal when we
+// encode (htlc-map.ts outKey).
 
 export type U64 = string;
 export type BytesMap = Record<string, Buffer>;

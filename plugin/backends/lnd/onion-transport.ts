@@ -24,6 +24,7 @@ import {
 import { unblindWithSecret } from '../../protocol/route-blinding.js';
 import { Backoff, DEFAULT_BACKOFF } from './backoff.js';
 import { lndError } from './errors.js';
+import { recordMap } from './htlc-map.js';
 import type { GrpcError, LndClients } from './grpc.js';
 import { serverStream, unary } from './grpc.js';
 import type { CustomMessage, OnionMessageUpdate } from './messages.js';
@@ -176,8 +177,8 @@ export class LndOnionTransport {
   }
 
   private async handleNative(u: OnionMessageUpdate): Promise<void> {
-    const rec = u.custom_records ?? {};
-    const has = (t: bigint): boolean => String(t) in rec;
+    const rec = recordMap(u.custom_records);
+    const has = (t: bigint): boolean => rec.has(t);
     const held = has(this.types.heldHtlcAvailable) || has(this.types.heldHtlcAvailableOdd);
     const release = has(this.types.releaseHeldHtlc) || has(this.types.releaseHeldHtlcOdd);
     // LND reports messages it forwarded too; only final-hop records make one ours.

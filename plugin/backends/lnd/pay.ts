@@ -7,6 +7,7 @@ import type { Logger } from '../../ops/log.js';
 import type { GrpcError, LndClients } from './grpc.js';
 import { serverStream } from './grpc.js';
 import type { PaymentMsg } from './messages.js';
+import { outKey } from './htlc-map.js';
 
 export interface PayOptions {
   /** Current best height, to turn the absolute maxExpiry into LND's relative cltv_limit. */
@@ -43,7 +44,7 @@ export async function payWithLnd(
       dest: Buffer.from(r.outgoingNodeId, 'hex'),
       amt_msat: r.amtToForwardMsat.toString(),
       final_cltv_delta: 40,
-      dest_custom_records: r.keysendPreimage ? { '5482373484': Buffer.from(r.keysendPreimage) } : {},
+      dest_custom_records: r.keysendPreimage ? { [outKey(5482373484n)]: Buffer.from(r.keysendPreimage) } : {},
     };
   } else {
     return { ok: false, reason: 'trampoline request names neither an invoice nor node id + amount' };

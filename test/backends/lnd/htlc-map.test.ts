@@ -6,6 +6,8 @@ import {
   toInterceptResponse,
   toInterceptedHtlc,
   u64,
+  u64MapKey,
+  mapKeyU64,
 } from '../../../plugin/backends/lnd/htlc-map.js';
 import type { ForwardHtlcInterceptRequest } from '../../../plugin/backends/lnd/messages.js';
 import { encodeAsyncHold } from '../../../plugin/protocol/async-hold.js';
@@ -13,6 +15,8 @@ import { encodeTrampolineRequest } from '../../../plugin/protocol/trampoline-req
 import { encodeBlindedPath } from '../../../plugin/protocol/blinded-path.js';
 import { CodecError } from '../../../plugin/protocol/errors.js';
 
+// uint64 map keys as proto-loader decodes them.
+const K = u64MapKey;
 const point = (b: number): Uint8Array => Uint8Array.from([2, ...new Array<number>(32).fill(b)]);
 const path = encodeBlindedPath({
   firstNode: { nodeId: point(1) },
@@ -61,9 +65,9 @@ test('hold flag from in_wire_custom_records and async_hold from the hop payload'
   const token = new Uint8Array(32).fill(4);
   const h = toInterceptedHtlc(
     req({
-      in_wire_custom_records: { '75537': Buffer.alloc(0) },
+      in_wire_custom_records: { [K(75537n)]: Buffer.alloc(0) },
       custom_records: {
-        '4280151': Buffer.from(
+        [K(4280151n)]: Buffer.from(
           encodeAsyncHold({ messagePaths: [path], releaseToken: token, maxHoldBlocks: 144 }),
         ),
       },
@@ -77,10 +81,10 @@ test('hold flag from in_wire_custom_records and async_hold from the hop payload'
 
 test('configured type numbers are honoured, defaults ignored', () => {
   const types = { ...DEFAULT_HTLC_TYPES, holdHtlc: 80001n };
-  const r = req({ in_wire_custom_records: { '75537': Buffer.alloc(0) } });
+  const r = req({ in_wire_custom_records: { [K(75537n)]: Buffer.alloc(0) } });
   assert.equal(toInterceptedHtlc(r, types).holdFlag, false);
   assert.equal(
-    toInterceptedHtlc(req({ in_wire_custom_records: { '80001': Buffer.alloc(0) } }), types).holdFlag,
+    toInterceptedHtlc(req({ in_wire_custom_records: { [K(80001n)]: Buffer.alloc(0) } }), types).holdFlag,
     true,
   );
 });
@@ -91,10 +95,10 @@ test('trampoline request with keysend preimage maps to the engine shape', () => 
   const h = toInterceptedHtlc(
     req({
       custom_records: {
-        '4280153': Buffer.from(
+        [K(4280153n)]: Buffer.from(
           encodeTrampolineRequest({ kind: 'keysend', outgoingNodeId: node, amtToForward: 5000n }),
         ),
-        '5482373484': pre,
+        [K(5482373484n)]: pre,
       },
     }),
   );
@@ -105,7 +109,7 @@ test('trampoline request with keysend preimage maps to the engine shape', () => 
 });
 
 test('a malformed async_hold throws CodecError and counts as asking for async', () => {
-  const r = req({ custom_records: { '4280151': Buffer.from([0x02, 0x01, 0x00]) } });
+  const r = req({ custom_records: { [K(4280151n)]: Buffer.from([0x02, 0x01, 0x00]) } });
   assert.throws(() => toInterceptedHtlc(r), CodecError);
   assert.equal(mentionsAsync(r), true);
 });
@@ -140,4 +144,12 @@ test('verdicts map to RESUME, FAIL with TEMPORARY_CHANNEL_FAILURE, SETTLE with p
     action: 'SETTLE',
     preimage: Buffer.from(pre),
   });
+});
+
+test('uint64 map keys: protobufjs hash strings decode to the number', () => {
+  for (const v of [0n, 1n, 75537n, 4280151n, 5482373484n, (1n << 64n) - 1n])
+    assert.equal(mapKeyU64(u64MapKey(v)), v);
+  // 75537 = 0x012711, little-endian bytes
+  assert.equal(mapKeyU64('\x11\x27\x01\x00\x00\x00\x00\x00'), 75537n);
+  assert.throws(() => mapKeyU64('75537'), CodecError);
 });
