@@ -83,8 +83,13 @@ export class LightningdStandin {
   stderr = '';
 
   private proc: ChildProcessWithoutNullStreams | undefined;
+  /** Set while we kill or stop the plugin on purpose; any other exit fails every pending request. */
+  private exitExpected = false;
   private exitPromise: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
-  private readonly waiting = new Map<string, (r: JsonRpcReply) => void>();
+  private readonly waiting = new Map<
+    string,
+    { resolve: (r: JsonRpcReply) => void; reject: (e: Error) => void }
+  >();
   private readonly answered = new Set<string>();
   private nextId = 1;
   private server: Server | undefined;
@@ -172,7 +177,13 @@ export class LightningdStandin {
       stdio: 'pipe',
     });
     this.proc = proc;
-    this.exitPromise = new Promise((res) => proc.on('exit', (code, signal) => res({ code, signal })));
+    this.exitExpected = false;
+    this.exitPromise = new Promise((res) =>
+      proc.on('exit', (code, signal) => {
+        if (!this.exitExpected) this.failWaiting(`plugin exited unexpectedly (${code ?? signal})`);
+        res({ code, signal });
+      }),
+    );
     const stream = new JsonObjectStream({
       message: (v) => this.onPluginMessage(v),
       garbage: (reason, sample) => this.stdoutGarbage.push(`${reason}: ${sample}`),
@@ -205,7 +216,7 @@ export class LightningdStandin {
     const w = this.waiting.get(id);
     if (w) {
       this.waiting.delete(id);
-      w(reply);
+      w.resolve(reply);
     }
   }
 
@@ -219,7 +230,7 @@ export class LightningdStandin {
 
   /** Wait for the answer to an id written some other way (e.g. by writeRaw). */
   expect(id: string): Promise<JsonRpcReply> {
-    return new Promise((res) => this.waiting.set(id, res));
+    return new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject }));
   }
 
   notify(method: string, params: unknown): void {
@@ -229,6 +240,12 @@ export class LightningdStandin {
   write(data: string | Uint8Array): void {
     if (!this.proc) throw new Error('plugin not running');
     this.proc.stdin.write(data);
+  }
+
+  private failWaiting(why: string): void {
+    const err = new Error(`${why}; stderr tail:\n${this.stderr.slice(-2000)}`);
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
   }
 
   // ---- hooks and notifications, shaped as CLN sends them ----
@@ -327,6 +344,7 @@ export class LightningdStandin {
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const proc = this.proc;
     if (!proc || !this.exitPromise) throw new Error('plugin not running');
+    this.exitExpected = true;
     proc.kill(signal);
     const r = await this.exitPromise;
     this.proc = undefined;
@@ -339,6 +357,7 @@ export class LightningdStandin {
   async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
     const proc = this.proc;
     if (!proc || !this.exitPromise) return undefined;
+    this.exitExpected = true;
     proc.stdin.end();
     const r = await this.exitPromise;
     this.proc = undefined;

@@ -4,6 +4,11 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { InterceptedHtlc, Msat, TrampolineRequest, Verdict } from '../../hold/backend.js';
 import { findAsyncHold } from '../../protocol/async-hold.js';
+import {
+  encodeFailureMessage,
+  temporaryNodeFailure,
+  temporaryTrampolineFailure,
+} from '../../protocol/failure.js';
 import { decodeHopPayload, stripPayloadLength } from '../../protocol/hop-payload.js';
 import { decodeTlvStream } from '../../protocol/tlv.js';
 import { findTrampolineRequest } from '../../protocol/trampoline-request.js';
@@ -13,12 +18,9 @@ import { isObject } from './jsonrpc.js';
 /** bLIP-3 keysend preimage record: even, so it must be declared known to decode a final payload. */
 export const KEYSEND_PREIMAGE_TYPE = 5482373484n;
 
-/** BOLT 4 failure codes we send. NODE = 0x2000. */
-export const FAILURE = {
-  temporaryNodeFailure: 0x2002,
-  /** NODE|25 temporary_trampoline_failure. */
-  temporaryTrampolineFailure: 0x2019,
-} as const;
+// Encoded once: both are bare codes (2002 and 2019), the same for every HTLC.
+const TEMPORARY_NODE_FAILURE = bytesToHex(encodeFailureMessage(temporaryNodeFailure()));
+const TEMPORARY_TRAMPOLINE_FAILURE = bytesToHex(encodeFailureMessage(temporaryTrampolineFailure()));
 
 export type HtlcAcceptedAnswer =
   | { result: 'continue' }
@@ -197,16 +199,11 @@ function ourRecords(
   return { asyncHold, trampoline };
 }
 
-function failureMessage(code: number): string {
-  return code.toString(16).padStart(4, '0');
-}
-
+/** temporary_node_failure, or NODE|25 temporary_trampoline_failure in trampoline mode (BOLT 4). */
 export function failAnswer(trampoline: boolean): HtlcAcceptedAnswer {
   return {
     result: 'fail',
-    failure_message: failureMessage(
-      trampoline ? FAILURE.temporaryTrampolineFailure : FAILURE.temporaryNodeFailure,
-    ),
+    failure_message: trampoline ? TEMPORARY_TRAMPOLINE_FAILURE : TEMPORARY_NODE_FAILURE,
   };
 }
 
