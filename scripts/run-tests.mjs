@@ -28,10 +28,12 @@ const files =
       ? all.filter(isIntegration)
       : all;
 
-if (which !== 'unit' && files.some(isIntegration)) {
-  const r = spawnSync('bash', ['scripts/install-nodes.sh'], { stdio: 'inherit' });
+const install = (script) => {
+  const r = spawnSync('bash', [script], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
-}
+};
+if (which === 'all') install('scripts/install-tools.sh');
+if (which !== 'unit' && files.some(isIntegration)) install('scripts/install-nodes.sh');
 if (files.length === 0) {
   console.error(`no test files found for "${which}" under ${root}`);
   process.exit(1);
