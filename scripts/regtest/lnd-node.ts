@@ -1,5 +1,6 @@
 // One LND node of the regtest network, set up and inspected only through lncli so this module
 // does not depend on the project's own gRPC code.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LndBinaries } from './binaries.js';
@@ -127,6 +128,11 @@ export class LndNode {
 
   async kill(): Promise<void> {
     await this.daemon.kill();
+  }
+
+  /** A long-running lncli (subscribecustom, ...): the caller reads its stdout and kills it. */
+  lncliStream(...args: string[]): ChildProcess {
+    return spawn(this.bins.lncli, [...this.connArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   async lncliRaw(...args: string[]): Promise<string> {

@@ -144,6 +144,42 @@ for (const lndVersion of ['v0.21.2-beta', 'v0.20.3-beta'] as const satisfies rea
     );
 
     test(
+      lndVersion === 'v0.20.3-beta'
+        ? 'onion messages (type 513) travel as custom messages over a direct L-R connection'
+        : "type 513 is LND's own onion message, not a custom message",
+      tracked(async () => {
+        const n = must();
+        await n.connectPeers('lsp', 'recipient');
+        const rPk = (await n.nodeInfo('recipient')).pubkey;
+        const data = 'deadbeef0513';
+        const send = () => n.lncli('lsp', 'sendcustom', `--peer=${rPk}`, '--type=513', `--data=${data}`);
+        if (lndVersion === 'v0.21.2-beta') {
+          // 0.21 parses onion messages itself (SubscribeOnionMessages / SendOnionMessage).
+          await assert.rejects(send());
+          return;
+        }
+        const sub = n.node('recipient').lncliStream('subscribecustom');
+        let out = '';
+        sub.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+        try {
+          // The subscription is live once lncli is connected; resend until one arrives.
+          await waitFor(
+            'custom message 513 at R',
+            async () => {
+              await send();
+              // lncli prints "Received from peer <pubkey>: type=513, data=<hex>".
+              return out.includes(`type=513, data=${data}`);
+            },
+            { intervalMs: 1000, timeoutMs: 30_000 },
+          );
+          assert.ok(out.includes((await n.nodeInfo('lsp')).pubkey), out);
+        } finally {
+          sub.kill();
+        }
+      }),
+    );
+
+    test(
       'mine() advances every node to the new height',
       tracked(async () => {
         const n = must();
