@@ -213,12 +213,20 @@ for (const version of versions) {
         if (!net.node('recipient').isRunning) await net.startNode('recipient');
         const inv = await addInvoice(net, 'recipient', 15_000);
         const mark = sidecar.lines.length;
-        const { result } = await payAsync(inv, 15_000, 3);
+        // More than the engine's min-hold-blocks (6), far less than the HTLC's timelocks.
+        const { result } = await payAsync(inv, 15_000, 10);
         const holding = await sidecar.waitLog('holding htlc', (l) => l.message === 'holding htlc', mark);
         await waitHeldAtLsp(inv.r_hash);
         const failAt = Number(holding.failAt);
         const start = await net.height();
-        assert.ok(failAt <= start + 3, `deadline ${failAt} honours max_hold_blocks (height ${start})`);
+        assert.ok(failAt <= start + 10, `deadline ${failAt} honours max_hold_blocks (height ${start})`);
+        const seen = await sidecar.waitLog(
+          'intercepted',
+          (l) => l.message === 'intercepted htlc' && l.key === holding.key,
+          mark,
+        );
+        const autoFail = Number(seen.autoFailHeight ?? Infinity);
+        assert.ok(failAt < autoFail, `deadline ${failAt} before LND's auto-fail ${autoFail}`);
         await net.mine(failAt - start);
         const r = await result;
         assert.equal(r.status, 'FAILED');

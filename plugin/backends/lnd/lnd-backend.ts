@@ -64,7 +64,7 @@ export class LndBackend implements Backend {
   private readonly ourNodeId: Uint8Array;
   private interceptor: HtlcInterceptorStream | undefined;
   private blocks: BlockEpochs | undefined;
-  private transport: LndOnionTransport | undefined;
+  private readonly transport: LndOnionTransport;
   private key: Uint8Array | undefined;
   private events: HostEvents | undefined;
   private height: number;
@@ -78,6 +78,19 @@ export class LndBackend implements Backend {
     this.variants = opts.heldHtlcVariants ?? ['odd', 'even'];
     this.ourNodeId = new Uint8Array(Buffer.from(opts.facts.nodeId, 'hex'));
     this.height = opts.facts.blockHeight;
+    // Built here, not in start(): the engine may send notices for restored holds before start().
+    this.transport = new LndOnionTransport(
+      this.clients,
+      {
+        kind: opts.facts.onionTransport,
+        ourNodeId: this.ourNodeId,
+        ecdh: (p) => this.ecdh(p),
+        types: this.msgTypes,
+        ...(opts.customMessageType !== undefined ? { customMessageType: opts.customMessageType } : {}),
+      },
+      (m) => this.onOnionMessage(m),
+      this.log.child({ part: 'onion' }),
+    );
   }
 
   readonly ecdhOracle: Ecdh = (point) => this.ecdh(point);
@@ -93,20 +106,6 @@ export class LndBackend implements Backend {
       },
       this.log.child({ part: 'blocks' }),
     );
-    this.transport = new LndOnionTransport(
-      this.clients,
-      {
-        kind: this.opts.facts.onionTransport,
-        ourNodeId: this.ourNodeId,
-        ecdh: this.ecdhOracle,
-        types: this.msgTypes,
-        ...(this.opts.customMessageType !== undefined
-          ? { customMessageType: this.opts.customMessageType }
-          : {}),
-      },
-      (m) => this.onOnionMessage(m),
-      this.log.child({ part: 'onion' }),
-    );
     this.interceptor = new HtlcInterceptorStream(
       this.clients,
       (req, offer) => this.onOffer(req, offer),
@@ -121,7 +120,7 @@ export class LndBackend implements Backend {
 
   async stop(): Promise<void> {
     this.interceptor?.stop();
-    this.transport?.stop();
+    this.transport.stop();
     this.blocks?.stop();
   }
 
@@ -172,7 +171,6 @@ export class LndBackend implements Backend {
   }
 
   async sendHeldHtlcAvailable(notice: HeldHtlcNotice): Promise<void> {
-    if (!this.transport) throw lndError('rpc', 'backend not started');
     const dest = decodeBlindedPath(notice.messagePath);
     const intro = introNodeId(dest);
     if (!intro)
@@ -238,6 +236,14 @@ export class LndBackend implements Backend {
     let htlc;
     try {
       htlc = toInterceptedHtlc(req, this.htlcTypes);
+      this.log.debug('intercepted htlc', {
+        key: offer.key,
+        holdFlag: htlc.holdFlag,
+        asyncHold: htlc.asyncHold !== undefined,
+        incomingExpiry: htlc.incomingExpiry,
+        outgoingExpiry: htlc.outgoingExpiry,
+        autoFailHeight: htlc.autoFailHeight,
+      });
     } catch (e) {
       // Every offer ends in exactly one answer. An HTLC that asked for async handling we cannot
       // parse is failed back; anything else was never ours to judge and goes on as the onion says.
