@@ -7,8 +7,6 @@
 #   ASYNC_TRAMPOLINE_CACHE  cache dir (default ~/.cache/async-trampoline)
 #   BTCD_VERSION            btcd module version (default v0.26.0)
 #   LND_VERSIONS            space-separated LND tags to build (default: both pinned tags)
-#   LND_GIT                 git repo (local path or URL) used when the Go module proxy will not serve
-#                           an LND tag's zip (default https://github.com/lightningnetwork/lnd.git)
 #
 # Output: ${cache}/bin/{btcd,btcctl}-<ver>, ${cache}/bin/{lnd,lncli}-<tag>, LND sources in
 # ${cache}/src/lnd-<tag>, and ${cache}/manifest.json naming all of them.
@@ -16,8 +14,8 @@ set -eEuo pipefail
 
 CACHE="${ASYNC_TRAMPOLINE_CACHE:-$HOME/.cache/async-trampoline}"
 BTCD_VERSION="${BTCD_VERSION:-v0.26.0}"
-read -r -a LND_LIST <<<"${LND_VERSIONS:-v0.21.2-beta v0.20.3-beta}"
-LND_GIT="${LND_GIT:-https://github.com/lightningnetwork/lnd.git}"
+# 0.20.2 is the newest 0.20 tag the Go module proxy serves (it refuses v0.20.3-beta's zip).
+read -r -a LND_LIST <<<"${LND_VERSIONS:-v0.21.2-beta v0.20.2-beta}"
 # The sidecar needs signrpc (DeriveSharedKey), chainrpc (block epochs), invoicesrpc, walletrpc and
 # peersrpc; routerrpc is always compiled in. The sidecar checks these at start via GetInfo/verrpc.
 LND_BUILD_TAGS="signrpc walletrpc chainrpc invoicesrpc peersrpc"
@@ -26,7 +24,7 @@ LND_PKG=github.com/lightningnetwork/lnd
 # Commits the pinned tags must resolve to, whichever way the source is fetched.
 declare -A LND_COMMIT=(
   [v0.21.2-beta]=29257ecc8892af0c882fa627b66a556190c84fd9
-  [v0.20.3-beta]=05407c84eed9035452c73f4f025efa9f4041ae96
+  [v0.20.2-beta]=c863397a4fcad321c8d1ca5a1c03336b688dcb4c
 )
 
 BIN="$CACHE/bin"
@@ -110,45 +108,29 @@ fi
 
 # --- LND --------------------------------------------------------------------------------------------
 
-# fetch_lnd_src <tag> <dir>: a writable copy of the tag's source tree, from the Go module proxy, or
-# from git when the proxy refuses the zip (it does for some tags).
+# fetch_lnd_src <tag> <dir>: a writable copy of the tag's source tree from the Go module proxy
+# (content verified by the checksum database).
 fetch_lnd_src() {
   local tag="$1" dir="$2" want="${LND_COMMIT[$1]:-}"
   local json moddir
   rm -rf "$dir.tmp"
-  if json=$(go mod download -json "$LND_PKG@$tag" 2>&1) &&
-    moddir=$(printf '%s' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') && [[ -n "$moddir" ]]; then
-    local hash
-    hash=$(printf '%s' "$json" | sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]*\)",\{0,1\}$/\1/p' | head -1)
-    if [[ -n "$want" && -n "$hash" && "$hash" != "$want" ]]; then
-      log "module proxy says $tag is commit $hash, pinned $want"
-      return 1
-    fi
-    # The module cache copy is read-only and go build wants to write nothing there, but copying
-    # gives a stable, writable tree other tools (proto comparisons) can read by path.
-    cp -r "$moddir" "$dir.tmp"
-    chmod -R u+w "$dir.tmp"
-  else
-    log "module proxy did not serve $LND_PKG@$tag:"
+  if ! json=$(go mod download -json "$LND_PKG@$tag" 2>&1); then
+    log "the Go module proxy did not serve $LND_PKG@$tag:"
     printf '%s\n' "$json" | sed 's/^/    /' >&2
-    log "falling back to git: $LND_GIT"
-    [[ -n "$want" ]] || { log "no pinned commit for $tag; refusing unverified git source"; return 1; }
-    mkdir -p "$dir.tmp"
-    if [[ -d "$LND_GIT" ]]; then
-      local got
-      got=$(git --git-dir="$(git -C "$LND_GIT" rev-parse --absolute-git-dir)" \
-        rev-parse "$tag^{commit}") || return 1
-      [[ "$got" == "$want" ]] || { log "$LND_GIT has $tag at $got, pinned $want"; return 1; }
-      git --git-dir="$(git -C "$LND_GIT" rev-parse --absolute-git-dir)" \
-        archive --format=tar "$want" | tar -x -C "$dir.tmp"
-    else
-      git clone --quiet --depth 1 --branch "$tag" "$LND_GIT" "$dir.tmp" || return 1
-      local got
-      got=$(git -C "$dir.tmp" rev-parse HEAD)
-      [[ "$got" == "$want" ]] || { log "$LND_GIT has $tag at $got, pinned $want"; return 1; }
-      rm -rf "$dir.tmp/.git"
-    fi
+    return 1
   fi
+  moddir=$(printf '%s' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -n "$moddir" ]] || { log "go mod download gave no Dir for $tag"; return 1; }
+  local hash
+  hash=$(printf '%s' "$json" | sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]*\)",\{0,1\}$/\1/p' | head -1)
+  if [[ -n "$want" && -n "$hash" && "$hash" != "$want" ]]; then
+    log "module proxy says $tag is commit $hash, pinned $want"
+    return 1
+  fi
+  # The module cache copy is read-only; a writable copy lets go build run there and gives other
+  # tools (the proto comparison test) a stable path.
+  cp -r "$moddir" "$dir.tmp"
+  chmod -R u+w "$dir.tmp"
   rm -rf "$dir"
   mv "$dir.tmp" "$dir"
   echo "$want" >"$dir/.source-commit"

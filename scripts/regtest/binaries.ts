@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export type LndVersion = 'v0.21.2-beta' | 'v0.20.3-beta';
+export type LndVersion = 'v0.21.2-beta' | 'v0.20.2-beta';
 
 export interface LndBinaries {
   lnd: string;

@@ -30,7 +30,7 @@ async function paymentStatus(net: RegtestNetwork, hash: string): Promise<string 
   return r.payments.find((p) => p.payment_hash === hash)?.status;
 }
 
-for (const lndVersion of ['v0.21.2-beta', 'v0.20.3-beta'] as const satisfies readonly LndVersion[]) {
+for (const lndVersion of ['v0.21.2-beta', 'v0.20.2-beta'] as const satisfies readonly LndVersion[]) {
   describe(`regtest network on LND ${lndVersion}`, { timeout: 20 * 60_000 }, () => {
     let net: RegtestNetwork | undefined;
     let failed = false;
@@ -144,7 +144,7 @@ for (const lndVersion of ['v0.21.2-beta', 'v0.20.3-beta'] as const satisfies rea
     );
 
     test(
-      lndVersion === 'v0.20.3-beta'
+      lndVersion === 'v0.20.2-beta'
         ? 'onion messages (type 513) travel as custom messages over a direct L-R connection'
         : "type 513 is LND's own onion message, not a custom message",
       tracked(async () => {
