@@ -62,6 +62,7 @@ export class PluginHost {
   private readonly log: Logger;
   private readonly stream: JsonObjectStream;
   private initialized = false;
+  private initStarted = false;
   private closed = false;
   /** Hook answers still owed; kept so tests and shutdown can see nothing was left unanswered. */
   private pendingHooks = 0;
@@ -155,6 +156,13 @@ export class PluginHost {
   }
 
   private async handleInit(id: JsonRpcId, raw: unknown): Promise<void> {
+    if (this.initStarted) {
+      // lightningd sends init once; a second one must not open a second engine on the same database.
+      this.log.warn('ignored a repeated init');
+      this.respond(id, {});
+      return;
+    }
+    this.initStarted = true;
     let disable: string | undefined;
     try {
       const params = parseInit(raw);

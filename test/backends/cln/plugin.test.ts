@@ -370,7 +370,8 @@ test('a hook message split at every byte boundary is still read and answered', a
 });
 
 test('garbage on stdin is dropped; the plugin lives on and answers the next request', async () => {
-  const s = await started();
+  // Debug logging on: every log line must still go to stderr, never stdout.
+  const s = await started({ options: { 'async-trampoline-log-level': 'debug' } });
   s.write('this is not json\n\n');
   s.write('{"unterminated": [1, 2\n\n');
   s.write('{"jsonrpc": "1.0", "id": 1, "method": "getmanifest"}\n\n');
@@ -390,7 +391,14 @@ test('garbage on stdin is dropped; the plugin lives on and answers the next requ
   assert.deepEqual(a.result, { result: 'continue' });
   const unknown = await s.request('no-such-method', {});
   assert.equal(unknown.error?.code, -32601);
+  const again = await s.request('init', {
+    options: {},
+    configuration: { 'lightning-dir': '/nowhere', 'rpc-file': 'x' },
+  });
+  assert.deepEqual(again.result, {}, 'a repeated init is acknowledged and ignored');
+  assert.deepEqual((await s.htlcAccepted(plainHtlc(s))).result, { result: 'continue' });
   assert.deepEqual(s.stdoutGarbage, []);
+  assert.match(s.stderr, /dropped input from lightningd/, 'garbage is logged on stderr');
   assert.equal(s.pid !== undefined, true);
 });
 
