@@ -6,11 +6,16 @@ import { sha256 } from '@noble/hashes/sha2.js';
 
 export type KeyType = 'rho' | 'mu' | 'um' | 'pad' | 'ammag' | 'blinded_node_id';
 
-const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+const KEY_TYPES: readonly KeyType[] = ['rho', 'mu', 'um', 'pad', 'ammag', 'blinded_node_id'];
+
+// Every onion layer derives several keys: key each HMAC once at load and clone the keyed state
+// per call instead of re-encoding the name and re-hashing its padded key blocks every time.
+const keyed = new Map(KEY_TYPES.map((t) => [t, hmac.create(sha256, new TextEncoder().encode(t))] as const));
 
 /** BOLT 4 generate_key: HMAC-SHA256 keyed with the key type's ASCII name, over the shared secret. */
 export function generateKey(type: KeyType, secret: Uint8Array): Uint8Array {
-  return hmac(sha256, utf8(type), secret);
+  const h = keyed.get(type);
+  return h ? h.clone().update(secret).digest() : hmac(sha256, new TextEncoder().encode(type), secret);
 }
 
 const ZERO_NONCE = new Uint8Array(12);

@@ -7,7 +7,13 @@ import { type Ec, type Ecdh, activeEc } from './ec.js';
 import type { EncryptedData } from './encrypted-data.js';
 import { codecError } from './errors.js';
 import { generateKey } from './keys.js';
-import { blindPath, blindedEcdh, buildBlindedPath, randomPrivateKey, unblindHop } from './route-blinding.js';
+import {
+  blindPath,
+  blindedEcdh,
+  buildBlindedPath,
+  randomPrivateKey,
+  unblindWithSecret,
+} from './route-blinding.js';
 import { LARGE_ONION_PAYLOAD_SIZE, PAYMENT_ONION_PAYLOAD_SIZE, buildSphinx, peelSphinx } from './sphinx.js';
 import { type TlvRecord, decodeTlvStream, encodeTlvStream } from './tlv.js';
 
@@ -55,14 +61,33 @@ export interface OnionMessagePayload {
   unknown?: TlvRecord[];
 }
 
-function checkTypes(t: AsyncMessageTypes): void {
-  const nums = [t.heldHtlcAvailable, t.heldHtlcAvailableOdd, t.releaseHeldHtlc, t.releaseHeldHtlcOdd];
-  const fixed = Object.values(ONIONMSG_TYPES) as bigint[];
-  if (new Set(nums).size !== 4 || nums.some((n) => n < 64n || fixed.includes(n)))
-    throw codecError('invalid', 'async message types: must be distinct, >= 64 and not BOLT-assigned');
+type PayloadKey = Exclude<keyof OnionMessagePayload, 'replyPath' | 'unknown'>;
+
+interface PayloadLayout {
+  fields: [PayloadKey, bigint][];
+  byType: Map<bigint, PayloadKey>;
+  known: Set<bigint>;
 }
 
-type PayloadKey = Exclude<keyof OnionMessagePayload, 'replyPath' | 'unknown'>;
+// Every payload encoded or decoded needs the checked type table; build it once per numbering
+// (keyed by the numbers themselves, so a caller mutating its types object cannot get a stale one).
+const layouts = new Map<string, PayloadLayout>();
+
+function layoutFor(t: AsyncMessageTypes): PayloadLayout {
+  const nums = [t.heldHtlcAvailable, t.heldHtlcAvailableOdd, t.releaseHeldHtlc, t.releaseHeldHtlcOdd];
+  const id = nums.map((n) => `${typeof n}:${String(n)}`).join(',');
+  let l = layouts.get(id);
+  if (!l) {
+    const fixed = Object.values(ONIONMSG_TYPES) as bigint[];
+    if (new Set(nums).size !== 4 || nums.some((n) => n < 64n || fixed.includes(n)))
+      throw codecError('invalid', 'async message types: must be distinct, >= 64 and not BOLT-assigned');
+    const fields = byteFields(t);
+    const byType = new Map(fields.map(([k, n]) => [n, k]));
+    l = { fields, byType, known: new Set([ONIONMSG_TYPES.replyPath, ...byType.keys()]) };
+    layouts.set(id, l);
+  }
+  return l;
+}
 
 function byteFields(types: AsyncMessageTypes): [PayloadKey, bigint][] {
   const T = ONIONMSG_TYPES;
@@ -83,15 +108,13 @@ export function encodeOnionMessagePayload(
   p: OnionMessagePayload,
   types: AsyncMessageTypes = DEFAULT_ASYNC_MESSAGE_TYPES,
 ): Uint8Array {
-  checkTypes(types);
-  const fields = byteFields(types);
+  const { fields, known } = layoutFor(types);
   const recs: TlvRecord[] = [];
   if (p.replyPath) recs.push({ type: ONIONMSG_TYPES.replyPath, value: encodeBlindedPath(p.replyPath) });
   for (const [key, type] of fields) {
     const v = p[key];
     if (v) recs.push({ type, value: v });
   }
-  const known = new Set([ONIONMSG_TYPES.replyPath, ...fields.map(([, t]) => t)]);
   for (const u of p.unknown ?? []) {
     if (known.has(u.type) || u.type % 2n === 0n)
       throw codecError('invalid', `onionmsg_tlv: unknown record type ${u.type} must be odd and unknown`);
@@ -104,10 +127,7 @@ export function decodeOnionMessagePayload(
   buf: Uint8Array,
   types: AsyncMessageTypes = DEFAULT_ASYNC_MESSAGE_TYPES,
 ): OnionMessagePayload {
-  checkTypes(types);
-  const fields = byteFields(types);
-  const byType = new Map(fields.map(([k, t]) => [t, k]));
-  const known = new Set([ONIONMSG_TYPES.replyPath, ...byType.keys()]);
+  const { byType, known } = layoutFor(types);
   const out: OnionMessagePayload = {};
   for (const { type, value } of decodeTlvStream(buf, known, 'onionmsg_tlv')) {
     const v = Uint8Array.from(value);
@@ -278,12 +298,8 @@ export async function peelOnionMessageLayer(
   const payload = decodeOnionMessagePayload(layer.payload, types);
   if (!payload.encryptedRecipientData)
     throw codecError('missing_field', 'onionmsg_tlv: no encrypted_recipient_data');
-  const hop = await unblindHop({
-    pathKey: msg.pathKey,
-    encryptedRecipientData: payload.encryptedRecipientData,
-    sharedSecret: ss,
-    ec,
-  });
+  // path_key was checked above and ss is in hand: unblind without a second check or oracle call.
+  const hop = unblindWithSecret(msg.pathKey, ss, payload.encryptedRecipientData, ec);
   if (layer.next) {
     const extra = Object.keys(payload).filter((k) => k !== 'encryptedRecipientData');
     if (extra.length > 0)

@@ -194,14 +194,24 @@ export function unblindWithSecret(
   const data = decodeEncryptedData(plaintext);
   if (data.nextPathKeyOverride && !ec.isPoint(data.nextPathKeyOverride))
     throw codecError('invalid', 'next_path_key_override: not a valid point');
-  const derivedNextPathKey = nextPathKeyOf(pathKey, ss, ec);
+  // The derived key costs a point multiplication that a final hop, or a hop with an override,
+  // never uses: work it out (and the tweak) on first read only.
+  let derived: Uint8Array | undefined;
+  let tweak: Uint8Array | undefined;
+  const override = data.nextPathKeyOverride;
   return {
     sharedSecret: ss,
-    blindingTweak: generateKey('blinded_node_id', ss),
+    get blindingTweak() {
+      return (tweak ??= generateKey('blinded_node_id', ss));
+    },
     plaintext,
     data,
-    derivedNextPathKey,
-    nextPathKey: data.nextPathKeyOverride ?? derivedNextPathKey,
+    get derivedNextPathKey() {
+      return (derived ??= nextPathKeyOf(pathKey, ss, ec));
+    },
+    get nextPathKey() {
+      return override ?? this.derivedNextPathKey;
+    },
   };
 }
 

@@ -63,7 +63,7 @@ export function buildSphinx(opts: BuildSphinxOptions): SphinxBuildResult {
   let e = opts.sessionKey;
   const firstEphemeral = ec.publicKey(e);
   for (let i = 0; i < hops.length; i++) {
-    const E = ec.publicKey(e);
+    const E = i === 0 ? firstEphemeral : ec.publicKey(e);
     const ss = ec.ecdh(hops[i]!.pubkey, e);
     secrets.push(ss);
     if (i < hops.length - 1) e = ec.privMul(e, blindingFactor(E, ss));
