@@ -3,7 +3,7 @@
 // because the BOLT draft is unmerged; these are the defaults (docs/PROTOCOL.md).
 import { Reader, decodeTu, encodeTu, concatBytes } from './bigsize.js';
 import { codecError } from './errors.js';
-import { checkCompressedPoint } from './point-prefix.js';
+import { readBlindedPath } from './blinded-path.js';
 import { decodeTlvStream, encodeTlvStream, type TlvRecord } from './tlv.js';
 
 export const DEFAULT_ASYNC_HOLD_TYPE = 4280151n;
@@ -82,25 +82,15 @@ export function findAsyncHold(
 }
 
 /**
- * Split a concatenation of encoded blinded_paths into one slice per path, by walking the layout:
- * first_node_id (sciddir_or_pubkey: 9 bytes 00/01+scid, or a 33-byte point), first_path_key (33),
- * num_hops (u8, at least 1), then per hop blinded_node_id (33), enclen (u16), encrypted data.
+ * Split a concatenation of encoded blinded_paths into one slice per path (as sent), reading each
+ * with the blinded_path codec so the two can never disagree about where a path ends.
  */
 export function splitBlindedPaths(buf: Uint8Array): Uint8Array[] {
   const r = new Reader(buf);
   const out: Uint8Array[] = [];
   while (r.remaining > 0) {
     const start = r.pos;
-    const lead = r.buf[r.pos]!;
-    if (lead === 0 || lead === 1) r.bytes(9, 'blinded_path first_node_id');
-    else checkCompressedPoint(r.bytes(33, 'blinded_path first_node_id'), 'blinded_path first_node_id');
-    checkCompressedPoint(r.bytes(33, 'blinded_path first_path_key'), 'blinded_path first_path_key');
-    const hops = r.u8('blinded_path num_hops');
-    if (hops === 0) throw codecError('invalid', 'blinded_path: num_hops is 0');
-    for (let i = 0; i < hops; i++) {
-      checkCompressedPoint(r.bytes(33, 'blinded_path blinded_node_id'), 'blinded_path blinded_node_id');
-      r.bytes(r.u16('blinded_path enclen'), 'blinded_path encrypted_recipient_data');
-    }
+    readBlindedPath(r);
     out.push(buf.slice(start, r.pos));
   }
   return out;

@@ -1,8 +1,8 @@
 // BOLT 4 `blinded_path`: first_node_id (sciddir_or_pubkey), first_path_key, then the hops with
 // their blinded node ids and encrypted_recipient_data.
 import { Reader, beToBigint, bigintToBe, concatBytes, u16 } from './bigsize.js';
-import { checkPointEncoding } from './encrypted-data.js';
 import { codecError } from './errors.js';
+import { checkCompressedPoint } from './point-prefix.js';
 
 /** `sciddir_or_pubkey`: a node id, or one end (direction 0/1) of a short channel id. */
 export type SciddirOrPubkey = { nodeId: Uint8Array } | { scid: bigint; direction: 0 | 1 };
@@ -19,7 +19,7 @@ export interface BlindedPath {
 }
 
 export function encodeSciddirOrPubkey(n: SciddirOrPubkey): Uint8Array {
-  if ('nodeId' in n) return checkPointEncoding(n.nodeId, 'first_node_id');
+  if ('nodeId' in n) return checkCompressedPoint(n.nodeId, 'first_node_id');
   if (n.direction !== 0 && n.direction !== 1)
     throw codecError('invalid', 'sciddir: direction must be 0 or 1');
   return concatBytes(Uint8Array.of(n.direction), bigintToBe(n.scid, 8));
@@ -39,14 +39,14 @@ export function encodeBlindedPath(p: BlindedPath): Uint8Array {
     throw codecError('out_of_range', `blinded_path: ${p.hops.length} hops (1..255)`);
   const parts = [
     encodeSciddirOrPubkey(p.firstNode),
-    checkPointEncoding(p.firstPathKey, 'first_path_key'),
+    checkCompressedPoint(p.firstPathKey, 'first_path_key'),
     Uint8Array.of(p.hops.length),
   ];
   for (const h of p.hops) {
     if (h.encryptedRecipientData.length > 0xffff)
       throw codecError('out_of_range', 'blinded_path: encrypted_recipient_data too long');
     parts.push(
-      checkPointEncoding(h.blindedNodeId, 'blinded_node_id'),
+      checkCompressedPoint(h.blindedNodeId, 'blinded_node_id'),
       u16(h.encryptedRecipientData.length),
       h.encryptedRecipientData,
     );
@@ -57,12 +57,12 @@ export function encodeBlindedPath(p: BlindedPath): Uint8Array {
 /** Read one blinded_path from a cursor (paths are also concatenated, e.g. `...blinded_path`). */
 export function readBlindedPath(r: Reader): BlindedPath {
   const firstNode = readSciddirOrPubkey(r);
-  const firstPathKey = checkPointEncoding(Uint8Array.from(r.bytes(33, 'first_path_key')), 'first_path_key');
+  const firstPathKey = checkCompressedPoint(Uint8Array.from(r.bytes(33, 'first_path_key')), 'first_path_key');
   const n = r.u8('num_hops');
-  if (n === 0) throw codecError('invalid', 'blinded_path: zero hops');
+  if (n === 0) throw codecError('invalid', 'blinded_path: num_hops is 0');
   const hops: BlindedHop[] = [];
   for (let i = 0; i < n; i++) {
-    const blindedNodeId = checkPointEncoding(
+    const blindedNodeId = checkCompressedPoint(
       Uint8Array.from(r.bytes(33, 'blinded_node_id')),
       'blinded_node_id',
     );

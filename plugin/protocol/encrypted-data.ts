@@ -1,6 +1,7 @@
 // BOLT 4 `encrypted_data_tlv`: what the creator of a blinded path tells each hop, encrypted to it.
 import { Reader, beToBigint, bigintToBe, concatBytes, decodeTu, encodeTu, u16, u32 } from './bigsize.js';
 import { codecError } from './errors.js';
+import { checkCompressedPoint } from './point-prefix.js';
 import { type TlvRecord, decodeTlvStream, encodeTlvStream } from './tlv.js';
 
 export interface PaymentRelay {
@@ -40,13 +41,6 @@ export const ENCRYPTED_DATA_TYPES = {
 
 const KNOWN = new Set<bigint>(Object.values(ENCRYPTED_DATA_TYPES));
 
-/** A 33-byte compressed-point encoding (curve membership is checked where the point is used). */
-export function checkPointEncoding(p: Uint8Array, what: string): Uint8Array {
-  if (p.length !== 33 || (p[0] !== 2 && p[0] !== 3))
-    throw codecError('invalid', `${what}: not a 33-byte compressed point`);
-  return p;
-}
-
 export function encodeEncryptedData(d: EncryptedData): Uint8Array {
   const T = ENCRYPTED_DATA_TYPES;
   const recs: TlvRecord[] = [];
@@ -54,12 +48,12 @@ export function encodeEncryptedData(d: EncryptedData): Uint8Array {
   if (d.shortChannelId !== undefined)
     recs.push({ type: T.shortChannelId, value: bigintToBe(d.shortChannelId, 8) });
   if (d.nextNodeId)
-    recs.push({ type: T.nextNodeId, value: checkPointEncoding(d.nextNodeId, 'next_node_id') });
+    recs.push({ type: T.nextNodeId, value: checkCompressedPoint(d.nextNodeId, 'next_node_id') });
   if (d.pathId) recs.push({ type: T.pathId, value: d.pathId });
   if (d.nextPathKeyOverride)
     recs.push({
       type: T.nextPathKeyOverride,
-      value: checkPointEncoding(d.nextPathKeyOverride, 'next_path_key_override'),
+      value: checkCompressedPoint(d.nextPathKeyOverride, 'next_path_key_override'),
     });
   if (d.paymentRelay) {
     const r = d.paymentRelay;
@@ -106,13 +100,13 @@ export function decodeEncryptedData(buf: Uint8Array): EncryptedData {
         out.shortChannelId = beToBigint(v);
         break;
       case T.nextNodeId:
-        out.nextNodeId = checkPointEncoding(v, 'encrypted_data_tlv next_node_id');
+        out.nextNodeId = checkCompressedPoint(v, 'encrypted_data_tlv next_node_id');
         break;
       case T.pathId:
         out.pathId = v;
         break;
       case T.nextPathKeyOverride:
-        out.nextPathKeyOverride = checkPointEncoding(v, 'encrypted_data_tlv next_path_key_override');
+        out.nextPathKeyOverride = checkCompressedPoint(v, 'encrypted_data_tlv next_path_key_override');
         break;
       case T.paymentRelay: {
         const r = new Reader(v);

@@ -3,16 +3,14 @@ import assert from 'node:assert/strict';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { releasePathId, verifyPathId } from '../../plugin/hold/release.js';
 import { makeHtlc, hex } from '../helpers/sim-host.js';
-import { drain, rig, testConfig } from './setup.js';
+import { drain, offerNew, rig, testConfig } from './setup.js';
 
 const safety = testConfig.safetyBlocks ?? 0;
 
 describe('hold engine: intake and verdicts', () => {
   it('passes a non-async HTLC through at once without storing it', async () => {
     const r = await rig();
-    const h = makeHtlc(r.host, { async: false });
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r, { async: false });
     assert.deepEqual(r.host.verdictOf(h.key), { kind: 'continue' });
     assert.equal(r.engine.listHolds().length, 0);
     await r.done();
@@ -21,9 +19,7 @@ describe('hold engine: intake and verdicts', () => {
   it('holds an async HTLC, notifies over every message path, and forwards on release', async () => {
     const r = await rig();
     const paths = [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5, 6])];
-    const h = makeHtlc(r.host, { messagePaths: paths });
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r, { messagePaths: paths });
     assert.equal(r.host.verdictOf(h.key), undefined, 'held: no verdict yet');
     assert.deepEqual(
       r.host.notices.map((n) => hex(n.messagePath)),
@@ -42,9 +38,7 @@ describe('hold engine: intake and verdicts', () => {
 
   it('retries held_htlc_available with capped exponential backoff until release', async () => {
     const r = await rig();
-    const h = makeHtlc(r.host);
-    r.host.offer(h);
-    await drain();
+    await offerNew(r);
     const counts: number[] = [r.host.notices.length];
     // base 1s, cap 8s: retries at +1, +2, +4, +8, +8 ...
     for (const step of [999, 1, 2_000, 4_000, 8_000, 7_999, 1]) {
@@ -61,9 +55,7 @@ describe('hold engine: intake and verdicts', () => {
 
   it('fails a hold exactly at its deadline, not before', async () => {
     const r = await rig();
-    const h = makeHtlc(r.host, { incomingExpiry: r.host.height + 40, outgoingExpiry: undefined });
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r, { incomingExpiry: r.host.height + 40, outgoingExpiry: undefined });
     const failAt = r.host.height + 40 - safety;
     while (r.host.height < failAt - 1) r.host.mine();
     await drain();
@@ -92,9 +84,7 @@ describe('hold engine: intake and verdicts', () => {
 
   it('refuses at intake an HTLC that cannot be held for the minimum', async () => {
     const r = await rig();
-    const h = makeHtlc(r.host, { incomingExpiry: r.host.height + safety + 5 });
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r, { incomingExpiry: r.host.height + safety + 5 });
     assert.deepEqual(r.host.verdictOf(h.key), { kind: 'fail', reason: 'not_holdable', trampoline: false });
     assert.ok(r.logger.lines.some((l) => l.msg.includes('deadline too close')));
     await r.done();
@@ -116,9 +106,7 @@ describe('hold engine: intake and verdicts', () => {
 describe('hold engine: releases', () => {
   it('drops a release whose HMAC does not verify, with a log line, and keeps holding', async () => {
     const r = await rig();
-    const h = makeHtlc(r.host);
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r);
     const good = r.host.notices[0]!.replyPathId;
     const bad = Uint8Array.from(good);
     bad[31] = bad[31]! ^ 1;
@@ -148,9 +136,7 @@ describe('hold engine: releases', () => {
 
   it('ignores a duplicate release and a stale one (hold already finished)', async () => {
     const r = await rig();
-    const h = makeHtlc(r.host);
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r);
     const p = r.host.notices[0]!.replyPathId;
     r.host.release(p);
     r.host.release(p);
@@ -169,9 +155,7 @@ describe('hold engine: releases', () => {
     const r = await rig();
     const token = new Uint8Array(32).fill(0x33);
     r.host.release(token);
-    const h = makeHtlc(r.host, { releaseToken: token });
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r, { releaseToken: token });
     assert.deepEqual(r.host.verdictOf(h.key), { kind: 'continue' });
     assert.equal(r.host.notices.length, 0, 'released before any notice was needed');
     await r.done();
@@ -182,9 +166,7 @@ describe('hold engine: releases', () => {
     const token = new Uint8Array(32).fill(0x34);
     r.host.release(token);
     r.clock.advance(testConfig.earlyReleaseMs! + 1);
-    const h = makeHtlc(r.host, { releaseToken: token });
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r, { releaseToken: token });
     assert.equal(r.host.verdictOf(h.key), undefined);
     r.host.release(token);
     await drain();
@@ -230,9 +212,7 @@ describe('hold engine: caps', () => {
     assert.equal(r.host.verdictOf(c.key)?.kind, 'fail');
     r.host.release(r.host.notices[0]!.replyPathId);
     await drain();
-    const d = makeHtlc(r.host, { peer: undefined, channel: '1x1x1' });
-    r.host.offer(d);
-    await drain();
+    const d = await offerNew(r, { peer: undefined, channel: '1x1x1' });
     assert.equal(r.host.verdictOf(d.key), undefined, 'capacity came back');
     await r.done();
   });
@@ -322,9 +302,7 @@ describe('hold engine: MPP sets', () => {
 describe('hold engine: replay and restart', () => {
   it('re-attaches a held HTLC after restart; the old release path still works', async () => {
     const r = await rig();
-    const h = makeHtlc(r.host);
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r);
     const path = r.host.notices[0]!.replyPathId;
     await r.engine.stop();
     await r.restart();
@@ -339,9 +317,7 @@ describe('hold engine: replay and restart', () => {
   it('re-sends a stored verdict that died before reaching the host, never a different one', async () => {
     let kill = false;
     const r = await rig({ crashPoint: (s) => kill && s === 'verdict' });
-    const h = makeHtlc(r.host);
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r);
     kill = true;
     r.host.release(r.host.notices[0]!.replyPathId);
     await drain();
@@ -356,9 +332,7 @@ describe('hold engine: replay and restart', () => {
 
   it('answers only the latest offer when the host shows a pending HTLC again', async () => {
     const r = await rig();
-    const h = makeHtlc(r.host);
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r);
     r.host.replay();
     r.host.replay();
     await drain();
@@ -373,9 +347,7 @@ describe('hold engine: replay and restart', () => {
 describe('hold engine: trampoline', () => {
   it('pays onward on release and settles with the preimage', async () => {
     const r = await rig();
-    const h = makeHtlc(r.host, { trampoline: true, amountInMsat: 1_000_000n, amtToForwardMsat: 990_000n });
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r, { trampoline: true, amountInMsat: 1_000_000n, amtToForwardMsat: 990_000n });
     r.host.release(r.host.notices[0]!.replyPathId);
     await drain();
     const v = r.host.verdictOf(h.key);
@@ -402,9 +374,7 @@ describe('hold engine: trampoline', () => {
 
   it('refuses to pay when the incoming amount does not cover amount and fee', async () => {
     const r = await rig();
-    const h = makeHtlc(r.host, { trampoline: true, amountInMsat: 100_000n, amtToForwardMsat: 99_999n });
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r, { trampoline: true, amountInMsat: 100_000n, amtToForwardMsat: 99_999n });
     r.host.release(r.host.notices[0]!.replyPathId);
     await drain();
     assert.deepEqual(r.host.verdictOf(h.key), { kind: 'fail', reason: 'payment_failed', trampoline: true });
@@ -434,9 +404,7 @@ describe('hold engine: trampoline', () => {
   it('pays once after a crash between storing the attempt and calling the host', async () => {
     let kill = false;
     const r = await rig({ crashPoint: (s) => kill && s === 'pay' });
-    const h = makeHtlc(r.host, { trampoline: true });
-    r.host.offer(h);
-    await drain();
+    const h = await offerNew(r, { trampoline: true });
     kill = true;
     r.host.release(r.host.notices[0]!.replyPathId);
     await drain();

@@ -7,7 +7,8 @@ import { memoryLogger } from '../../plugin/ops/log.js';
 import { HoldEngine, type CrashStep } from '../../plugin/hold/engine.js';
 import type { EngineConfigInput } from '../../plugin/hold/policy.js';
 import { ManualClock, drain } from '../helpers/manual-clock.js';
-import { SimHost } from '../helpers/sim-host.js';
+import type { InterceptedHtlc } from '../../plugin/hold/backend.js';
+import { type HtlcSpec, SimHost, makeHtlc } from '../helpers/sim-host.js';
 
 export const tmpBase = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 
@@ -67,3 +68,11 @@ export async function rig(
 }
 
 export { drain };
+
+/** Make a fresh HTLC, show it to the rig's engine and let the engine deal with it. */
+export async function offerNew(r: Rig, spec?: HtlcSpec): Promise<InterceptedHtlc> {
+  const h = makeHtlc(r.host, spec);
+  r.host.offer(h);
+  await drain();
+  return h;
+}

@@ -11,10 +11,9 @@ import {
 } from '../../plugin/protocol/blinded-path.js';
 import { CodecError } from '../../plugin/protocol/errors.js';
 import { readVector } from '../helpers/paths.js';
+import { hex as h, toHex as hex } from './codec-fuzz.js';
 
 const FILE = 'bolt04/route-blinding-test.json';
-const h = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 interface Route {
   first_node_id: string;

@@ -3,9 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { activeEc, allEcs, ecdhFromPrivateKey, getNativeEc, getNobleEc } from '../../plugin/protocol/ec.js';
 import { CodecError } from '../../plugin/protocol/errors.js';
+import { hex as h, toHex as hex } from './codec-fuzz.js';
 
-const h = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const scalar = fc.bigInt({ min: 1n, max: N - 1n }).map((n) => h(n.toString(16).padStart(64, '0')));
 

@@ -7,8 +7,8 @@ import {
   encodeEncryptedData,
 } from '../../plugin/protocol/encrypted-data.js';
 import { CodecError } from '../../plugin/protocol/errors.js';
+import { hex as h } from './codec-fuzz.js';
 
-const h = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 const bytes = (max: number) => fc.uint8Array({ maxLength: max });
 const point = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((x) => Uint8Array.from([3, ...x]));
 const u32 = fc.integer({ min: 0, max: 0xffffffff });

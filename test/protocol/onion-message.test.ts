@@ -20,10 +20,9 @@ import {
 } from '../../plugin/protocol/onion-message.js';
 import { blindPath } from '../../plugin/protocol/route-blinding.js';
 import { readVector } from '../helpers/paths.js';
+import { hex as h, toHex as hex } from './codec-fuzz.js';
 
 const FILE = 'bolt04/blinded-onion-message-onion-test.json';
-const h = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 interface GenHop {
   alias: string;

@@ -5,10 +5,9 @@ import { allEcs, ecdhFromPrivateKey } from '../../plugin/protocol/ec.js';
 import { CodecError } from '../../plugin/protocol/errors.js';
 import { buildPaymentOnion, peelPaymentOnion } from '../../plugin/protocol/payment-onion.js';
 import { readVector } from '../helpers/paths.js';
+import { hex as h, toHex as hex } from './codec-fuzz.js';
 
 const FILE = 'bolt04/blinded-payment-onion-test.json';
-const h = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 function bare(prefixed: string): Uint8Array {
   const r = new Reader(h(prefixed));
   return Uint8Array.from(r.bytes(Number(r.bigSize())));

@@ -16,10 +16,9 @@ import {
   unblindHop,
 } from '../../plugin/protocol/route-blinding.js';
 import { readVector } from '../helpers/paths.js';
+import { hex as h, toHex as hex } from './codec-fuzz.js';
 
 const FILE = 'bolt04/route-blinding-test.json';
-const h = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 type Tlvs = Record<string, unknown>;
 interface GenHop {

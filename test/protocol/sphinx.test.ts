@@ -6,10 +6,9 @@ import { allEcs, ecdhFromPrivateKey } from '../../plugin/protocol/ec.js';
 import { CodecError } from '../../plugin/protocol/errors.js';
 import { buildSphinx, peelSphinx } from '../../plugin/protocol/sphinx.js';
 import { readVector } from '../helpers/paths.js';
+import { hex as h, toHex as hex } from './codec-fuzz.js';
 
 const FILE = 'bolt04/onion-test.json';
-const h = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 interface Vector {
   generate: { session_key: string; associated_data: string; hops: { pubkey: string; payload: string }[] };
