@@ -19,6 +19,7 @@ import {
   clientsFor,
   htlcsFor,
   invoiceState,
+  sidecarRefusal,
   testLog,
   type Invoice,
   type LogLine,
@@ -251,6 +252,27 @@ for (const version of versions) {
         const code = await sidecar.kill('SIGTERM');
         assert.equal(code, 0);
         assert.ok(sidecar.count((l) => l.message === 'hold engine stopped') >= 1);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+
+    test('refuses to start without --requireinterceptor or with a macaroon lacking permissions, one line per problem', async () => {
+      try {
+        const macaroon = `${net.runDir}/readonly.macaroon`;
+        await net
+          .node('lsp')
+          .lncliRaw('bakemacaroon', `--save_to=${macaroon}`, 'info:read', 'macaroon:read', 'offchain:read');
+        await net.stopNode('lsp');
+        await net.startNode('lsp', { args: [] });
+        const r = await sidecarRefusal(net, `${net.runDir}/refused`, [`--lnd-macaroon=${macaroon}`]);
+        assert.equal(r.code, 3, r.stderr);
+        assert.match(r.stderr, /refusing to start/);
+        assert.match(r.stderr, /\[interceptor_not_required\].*requireinterceptor/);
+        assert.match(r.stderr, /\[macaroon_permission\].*HtlcInterceptor \(needs offchain:write\)/);
+        assert.match(r.stderr, /\[macaroon_permission\].*DeriveSharedKey \(needs signer:generate\)/);
+        assert.doesNotMatch(r.stderr, /GetInfo/, 'permissions the macaroon has are not reported');
       } catch (e) {
         failed = true;
         throw e;

@@ -96,6 +96,31 @@ export class Sidecar {
   }
 }
 
+/** Runs the sidecar against L expecting it to refuse to start; returns its exit code and stderr. */
+export async function sidecarRefusal(
+  net: RegtestNetwork,
+  dataDir: string,
+  extra: string[] = [],
+): Promise<{ code: number | null; stderr: string }> {
+  const l = await net.nodeInfo('lsp');
+  const p = spawn(
+    process.execPath,
+    [
+      join(repoRoot, 'dist', 'plugin', 'lnd.js'),
+      `--lnd-rpc=${l.grpcHost}`,
+      `--lnd-tls-cert=${l.tlsCertPath}`,
+      `--lnd-macaroon=${l.adminMacaroonPath}`,
+      `--data-dir=${dataDir}`,
+      ...extra,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((res) => p.on('exit', (c) => res(c)));
+  return { code, stderr };
+}
+
 export function clientsFor(info: {
   grpcHost: string;
   tlsCertPath: string;
