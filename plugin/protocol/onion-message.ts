@@ -466,16 +466,20 @@ function build(
   return buildOnionMessage(o);
 }
 
+function replyPathFor(args: HeldHtlcAvailableArgs): BlindedPath {
+  const ro: ReleasePathOptions = {};
+  if (args.replyPathSessionKey) ro.sessionKey = args.replyPathSessionKey;
+  if (args.ec) ro.ec = args.ec;
+  return pathFor(args.ourNodeId, args.replyPathId, ro);
+}
+
 /**
  * held_htlc_available (under both its even and odd number) to the recipient over one of its message
  * paths, with a fresh reply path to us carrying `replyPathId`.
  */
 export function buildHeldHtlcAvailable(args: HeldHtlcAvailableArgs): BuiltAsyncMessage {
   const types = args.types ?? DEFAULT_ASYNC_MESSAGE_TYPES;
-  const ro: ReleasePathOptions = {};
-  if (args.replyPathSessionKey) ro.sessionKey = args.replyPathSessionKey;
-  if (args.ec) ro.ec = args.ec;
-  const replyPath = pathFor(args.ourNodeId, args.replyPathId, ro);
+  const replyPath = replyPathFor(args);
   const empty = new Uint8Array(0);
   const out = build(
     asPath(args.messagePath),
@@ -483,6 +487,52 @@ export function buildHeldHtlcAvailable(args: HeldHtlcAvailableArgs): BuiltAsyncM
     { ...args, types },
   );
   return { ...out, replyPath };
+}
+
+/** How held_htlc_available is numbered in one message: only the odd alias, or only the even type. */
+export type HeldHtlcVariant = 'odd' | 'even';
+
+export const DEFAULT_HELD_HTLC_VARIANTS: readonly HeldHtlcVariant[] = Object.freeze(['odd', 'even']);
+
+export interface HeldHtlcVariantsArgs extends Omit<HeldHtlcAvailableArgs, 'sessionKey'> {
+  /** One message per entry, in this order; default odd then even. */
+  variants?: readonly HeldHtlcVariant[];
+  /** Sphinx session keys, one per variant (random when absent; tests inject them). */
+  sessionKeys?: readonly Uint8Array[];
+}
+
+export interface HeldHtlcVariantMessage extends BuiltAsyncMessage {
+  variant: HeldHtlcVariant;
+  /** The reply path, shared by every variant: a release over any of them names the same path_id. */
+  replyPath: BlindedPath;
+}
+
+/**
+ * held_htlc_available once per encoding variant, each its own onion message: CLN and LND drop an
+ * onion message with an unknown even TLV before any plugin sees it, so a recipient behind them
+ * gets only the odd alias, and LDK, which knows only the even type, only the even one. All
+ * variants carry the same fresh reply path (path_id `replyPathId`), built once.
+ */
+export function buildHeldHtlcAvailableVariants(args: HeldHtlcVariantsArgs): HeldHtlcVariantMessage[] {
+  const variants = args.variants ?? DEFAULT_HELD_HTLC_VARIANTS;
+  for (const v of variants)
+    if (v !== 'odd' && v !== 'even')
+      throw codecError('invalid', `held_htlc_available variant ${String(v)}: expected odd or even`);
+  if (args.sessionKeys && args.sessionKeys.length !== variants.length)
+    throw codecError('invalid', 'held_htlc_available variants: need one session key per variant');
+  const types = args.types ?? DEFAULT_ASYNC_MESSAGE_TYPES;
+  const dest = asPath(args.messagePath);
+  const replyPath = replyPathFor(args);
+  const empty = new Uint8Array(0);
+  return variants.map((variant, i) => {
+    const payload: OnionMessagePayload =
+      variant === 'odd'
+        ? { replyPath, heldHtlcAvailableOdd: empty }
+        : { replyPath, heldHtlcAvailable: empty };
+    const sessionKey = args.sessionKeys?.[i];
+    const out = build(dest, payload, sessionKey ? { ...args, types, sessionKey } : { ...args, types });
+    return { ...out, variant, replyPath };
+  });
 }
 
 export interface ReleaseHeldHtlcArgs {

@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { decodeBlindedPath, encodeBlindedPath } from '../../plugin/protocol/blinded-path.js';
+import {
+  type BlindedPath,
+  decodeBlindedPath,
+  encodeBlindedPath,
+} from '../../plugin/protocol/blinded-path.js';
 import { allEcs, ecdhFromPrivateKey } from '../../plugin/protocol/ec.js';
 import { CodecError } from '../../plugin/protocol/errors.js';
 import {
   DEFAULT_ASYNC_MESSAGE_TYPES,
   type OnionMessagePayload,
   buildHeldHtlcAvailable,
+  buildHeldHtlcAvailableVariants,
   buildOnionMessage,
   buildReleaseHeldHtlc,
   buildReleasePath,
@@ -241,6 +246,188 @@ for (const ec of allEcs()) {
       assert.equal(got.kind === 'receive' && got.releaseHeldHtlc, true, 'custom numbers understood');
       // Under the defaults, 92 is an unknown even type: the message is rejected, as a peer would.
       await assert.rejects(peelOnionMessage(rel.wireMessage, ecdhFromPrivateKey(L, ec), { ec }), CodecError);
+    });
+
+    describe('held_htlc_available per encoding variant', () => {
+      const recipientPath = (): BlindedPath =>
+        blindPath(
+          key(0x07),
+          [
+            { nodeId: pId, data: { nextNodeId: rId } },
+            { nodeId: rId, data: { pathId: key(0x99) } },
+          ],
+          ec,
+        );
+      // A host that knows only the odd alias: 72 is an unknown even type to it.
+      const oddOnly = { ...DEFAULT_ASYNC_MESSAGE_TYPES, heldHtlcAvailable: 100n };
+
+      /** Peel a message L built (L, then P, then R) and return what R receives. */
+      async function receiveAtR(wire: Uint8Array, types = DEFAULT_ASYNC_MESSAGE_TYPES) {
+        const atL = await peelOnionMessage(wire, ecdhFromPrivateKey(L, ec), { ec, types });
+        assert.ok(atL.kind === 'forward', 'L forwards');
+        const atP = await peelOnionMessage(atL.wireMessage, ecdhFromPrivateKey(P, ec), { ec, types });
+        assert.ok(atP.kind === 'forward', 'P forwards');
+        const atR = await peelOnionMessage(atP.wireMessage, ecdhFromPrivateKey(R, ec), { ec, types });
+        assert.ok(atR.kind === 'receive', 'R receives');
+        return atR;
+      }
+
+      it('builds odd then even by default, each with one number, sharing one reply path', async () => {
+        const msgs = buildHeldHtlcAvailableVariants({
+          messagePath: encodeBlindedPath(recipientPath()),
+          replyPathId: pathId,
+          ourNodeId: lId,
+          prependOurNode: true,
+          ec,
+        });
+        assert.deepEqual(
+          msgs.map((m) => m.variant),
+          ['odd', 'even'],
+        );
+        assert.equal(hex(msgs[0]!.firstNodeId), hex(lId), 'starts at our node (CLN inject)');
+        assert.notEqual(hex(msgs[0]!.packet), hex(msgs[1]!.packet), 'separate packets');
+        const [odd, even] = [await receiveAtR(msgs[0]!.wireMessage), await receiveAtR(msgs[1]!.wireMessage)];
+        assert.ok(odd.payload.heldHtlcAvailableOdd && !odd.payload.heldHtlcAvailable, 'odd: only 73');
+        assert.ok(even.payload.heldHtlcAvailable && !even.payload.heldHtlcAvailableOdd, 'even: only 72');
+        assert.equal(odd.heldHtlcAvailable && even.heldHtlcAvailable, true);
+        assert.equal(hex(odd.pathId!), hex(key(0x99)), 'R sees its own path_id');
+        const replies = [odd, even].map((m) => hex(encodeBlindedPath(m.replyPath!)));
+        assert.equal(replies[0], replies[1], 'one reply path for all variants');
+        assert.equal(replies[0], hex(encodeBlindedPath(msgs[0]!.replyPath)), 'the one returned');
+        // A release over it reaches L with the path_id we chose.
+        const rel = buildReleaseHeldHtlc({ replyPath: odd.replyPath!, ec });
+        const back = await peelOnionMessage(rel.wireMessage, ecdhFromPrivateKey(L, ec), { ec });
+        assert.equal(back.kind === 'receive' && hex(back.pathId!), hex(pathId));
+      });
+
+      it('the odd variant passes a host that knows only 73; the even one is refused there', async () => {
+        const [odd, even] = buildHeldHtlcAvailableVariants({
+          messagePath: recipientPath(),
+          replyPathId: pathId,
+          ourNodeId: lId,
+          prependOurNode: true,
+          ec,
+        });
+        const got = await receiveAtR(odd!.wireMessage, oddOnly);
+        assert.ok(got.payload.heldHtlcAvailableOdd, 'odd alias understood');
+        const atL = await peelOnionMessage(even!.wireMessage, ecdhFromPrivateKey(L, ec), {
+          ec,
+          types: oddOnly,
+        });
+        assert.ok(atL.kind === 'forward');
+        const atP = await peelOnionMessage(atL.wireMessage, ecdhFromPrivateKey(P, ec), {
+          ec,
+          types: oddOnly,
+        });
+        assert.ok(atP.kind === 'forward');
+        await assert.rejects(
+          peelOnionMessage(atP.wireMessage, ecdhFromPrivateKey(R, ec), { ec, types: oddOnly }),
+          { code: 'unknown_even' },
+        );
+      });
+
+      it('is byte for byte the message a backend built by hand before', () => {
+        const dest = recipientPath();
+        const sessionKeys = [key(0x31), key(0x32)];
+        const common = {
+          replyPathId: pathId,
+          ourNodeId: lId,
+          prependOurNode: true,
+          prefixSessionKey: key(0x41),
+          replyPathSessionKey: key(0x51),
+          ec,
+        };
+        const msgs = buildHeldHtlcAvailableVariants({ ...common, messagePath: dest, sessionKeys });
+        const replyPath = decodeBlindedPath(buildReleasePath(lId, pathId, { sessionKey: key(0x51), ec }));
+        const empty = new Uint8Array(0);
+        const byHand = [{ heldHtlcAvailableOdd: empty }, { heldHtlcAvailable: empty }].map((p, i) =>
+          buildOnionMessage({
+            destination: dest,
+            via: [lId],
+            payload: { replyPath, ...p },
+            sessionKey: sessionKeys[i]!,
+            prefixSessionKey: key(0x41),
+            ec,
+          }),
+        );
+        assert.deepEqual(
+          msgs.map((m) => hex(m.wireMessage)),
+          byHand.map((m) => hex(m.wireMessage)),
+        );
+        const again = buildHeldHtlcAvailableVariants({ ...common, messagePath: dest, sessionKeys });
+        assert.deepEqual(
+          again.map((m) => hex(m.wireMessage)),
+          msgs.map((m) => hex(m.wireMessage)),
+          'deterministic with injected keys',
+        );
+      });
+
+      it('builds only the configured variants, in order', async () => {
+        const base = { messagePath: recipientPath(), replyPathId: pathId, ourNodeId: lId, ec };
+        const even = buildHeldHtlcAvailableVariants({ ...base, variants: ['even'] });
+        assert.deepEqual(
+          even.map((m) => m.variant),
+          ['even'],
+        );
+        assert.equal(hex(even[0]!.firstNodeId), hex(pId), 'no prepend: first hop is the intro node P');
+        const atP = await peelOnionMessage(even[0]!.wireMessage, ecdhFromPrivateKey(P, ec), { ec });
+        assert.ok(atP.kind === 'forward');
+        const atR = await peelOnionMessage(atP.wireMessage, ecdhFromPrivateKey(R, ec), { ec });
+        assert.ok(
+          atR.kind === 'receive' && atR.payload.heldHtlcAvailable && !atR.payload.heldHtlcAvailableOdd,
+        );
+        assert.deepEqual(
+          buildHeldHtlcAvailableVariants({ ...base, variants: ['even', 'odd'] }).map((m) => m.variant),
+          ['even', 'odd'],
+        );
+        assert.deepEqual(buildHeldHtlcAvailableVariants({ ...base, variants: [] }), []);
+      });
+
+      it('does not prepend our node when the message path starts at us', async () => {
+        const toL = buildReleasePath(lId, key(0x77), { ec });
+        const [m] = buildHeldHtlcAvailableVariants({
+          messagePath: toL,
+          replyPathId: pathId,
+          ourNodeId: lId,
+          prependOurNode: true,
+          variants: ['odd'],
+          ec,
+        });
+        const got = await peelOnionMessage(m!.wireMessage, ecdhFromPrivateKey(L, ec), { ec });
+        assert.equal(got.kind === 'receive' && hex(got.pathId!), hex(key(0x77)), 'one layer, at L');
+      });
+
+      it('takes the intro node id for a path that names it by scid', async () => {
+        const byScid: BlindedPath = {
+          ...recipientPath(),
+          firstNode: { scid: 0x0102030000040005n, direction: 1 },
+        };
+        const args = { messagePath: byScid, replyPathId: pathId, ourNodeId: lId, prependOurNode: true, ec };
+        assert.throws(() => buildHeldHtlcAvailableVariants(args), {
+          code: 'invalid',
+          message: /introNodeId/,
+        });
+        const [m] = buildHeldHtlcAvailableVariants({ ...args, introNodeId: pId, variants: ['odd'] });
+        assert.equal(hex(m!.firstNodeId), hex(lId));
+        const atR = await receiveAtR(m!.wireMessage);
+        assert.ok(atR.payload.heldHtlcAvailableOdd);
+      });
+
+      it('rejects an unknown variant and a wrong number of session keys with CodecError', () => {
+        const base = { messagePath: recipientPath(), replyPathId: pathId, ourNodeId: lId, ec };
+        assert.throws(
+          () =>
+            buildHeldHtlcAvailableVariants({
+              ...base,
+              variants: ['odd', 'both' as unknown as 'odd'],
+            }),
+          { code: 'invalid', message: /variant both/ },
+        );
+        assert.throws(() => buildHeldHtlcAvailableVariants({ ...base, sessionKeys: [key(1)] }), {
+          code: 'invalid',
+          message: /session key/,
+        });
+      });
     });
   });
 }
