@@ -1,7 +1,9 @@
 // Test data: encoded blinded_paths (BOLT 4 layout), built by hand so the splitter is checked
-// against an independent writer, plus a fast-check generator of well-formed ones.
+// against an independent writer, plus fast-check generators of well-formed ones (encoded, and as
+// the codec's BlindedPath value).
 import fc from 'fast-check';
 import { concatBytes, u16 } from '../../plugin/protocol/bigsize.js';
+import type { BlindedPath } from '../../plugin/protocol/blinded-path.js';
 import { hex } from './codec-fuzz.js';
 
 export interface PathParts {
@@ -59,3 +61,28 @@ export const blindedPathArb: fc.Arbitrary<Uint8Array> = fc
     }),
   })
   .map(writeBlindedPath);
+
+/** A well-formed BlindedPath value (intro node by key or by sciddir, 1 to 4 hops). */
+export const blindedPathValueArb: fc.Arbitrary<BlindedPath> = fc.record(
+  {
+    firstNode: fc.oneof(
+      point.map((nodeId) => ({ nodeId })),
+      fc.record(
+        {
+          scid: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+          direction: fc.constantFrom(0 as const, 1 as const),
+        },
+        { noNullPrototype: true },
+      ),
+    ),
+    firstPathKey: point,
+    hops: fc.array(
+      fc.record(
+        { blindedNodeId: point, encryptedRecipientData: fc.uint8Array({ maxLength: 80 }) },
+        { noNullPrototype: true },
+      ),
+      { minLength: 1, maxLength: 4 },
+    ),
+  },
+  { noNullPrototype: true },
+);

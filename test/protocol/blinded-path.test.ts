@@ -11,7 +11,8 @@ import {
 } from '../../plugin/protocol/blinded-path.js';
 import { CodecError } from '../../plugin/protocol/errors.js';
 import { readVector } from '../helpers/paths.js';
-import { hex as h, toHex as hex } from './codec-fuzz.js';
+import { blindedPathValueArb } from './blinded-path-arb.js';
+import { RUNS, hex as h, mutated, onlyCodecErrors, toHex as hex } from './codec-fuzz.js';
 
 const FILE = 'bolt04/route-blinding-test.json';
 
@@ -97,6 +98,27 @@ describe('blinded_path', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('property: decode(encode(x)) = x, for one path and for a list', () => {
+    fc.assert(
+      fc.property(fc.array(blindedPathValueArb, { minLength: 1, maxLength: 3 }), (ps) => {
+        assert.deepEqual(decodeBlindedPath(encodeBlindedPath(ps[0]!)), ps[0]);
+        assert.deepEqual(decodeBlindedPaths(encodeBlindedPaths(ps)), ps);
+      }),
+      RUNS,
+    );
+  });
+
+  it('property: mutated encodings of generated paths only ever raise CodecError', () => {
+    const lists = fc.array(blindedPathValueArb, { minLength: 1, maxLength: 3 }).map(encodeBlindedPaths);
+    fc.assert(
+      fc.property(mutated(lists), (b) => {
+        onlyCodecErrors(() => decodeBlindedPath(b));
+        onlyCodecErrors(() => decodeBlindedPaths(b));
+      }),
+      RUNS,
     );
   });
 });

@@ -7,7 +7,7 @@ import {
   encodeEncryptedData,
 } from '../../plugin/protocol/encrypted-data.js';
 import { CodecError } from '../../plugin/protocol/errors.js';
-import { hex as h } from './codec-fuzz.js';
+import { RUNS, hex as h, mutated, onlyCodecErrors } from './codec-fuzz.js';
 
 const bytes = (max: number) => fc.uint8Array({ maxLength: max });
 const point = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((x) => Uint8Array.from([3, ...x]));
@@ -51,6 +51,15 @@ describe('encrypted_data_tlv', () => {
         assert.deepEqual(decodeEncryptedData(encodeEncryptedData(d)), d);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('property: mutated encodings only ever raise CodecError', () => {
+    fc.assert(
+      fc.property(mutated(encryptedData.map(encodeEncryptedData)), (b) =>
+        onlyCodecErrors(() => decodeEncryptedData(b)),
+      ),
+      RUNS,
     );
   });
 

@@ -25,7 +25,8 @@ import {
 } from '../../plugin/protocol/onion-message.js';
 import { blindPath } from '../../plugin/protocol/route-blinding.js';
 import { readVector } from '../helpers/paths.js';
-import { hex as h, toHex as hex } from './codec-fuzz.js';
+import { blindedPathValueArb } from './blinded-path-arb.js';
+import { hex as h, mutated, onlyCodecErrors, toHex as hex } from './codec-fuzz.js';
 
 const FILE = 'bolt04/blinded-onion-message-onion-test.json';
 
@@ -456,60 +457,36 @@ describe('onion message codecs', () => {
   });
 
   const bytes = (max: number) => fc.uint8Array({ maxLength: max });
-  const point = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((x) => Uint8Array.from([2, ...x]));
-  const blindedPath = fc.record(
-    {
-      firstNode: fc.oneof(
-        point.map((nodeId) => ({ nodeId })),
-        fc.record(
-          {
-            scid: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
-            direction: fc.constantFrom(0 as const, 1 as const),
-          },
-          { noNullPrototype: true },
-        ),
-      ),
-      firstPathKey: point,
-      hops: fc.array(
-        fc.record({ blindedNodeId: point, encryptedRecipientData: bytes(80) }, { noNullPrototype: true }),
-        {
-          minLength: 1,
-          maxLength: 4,
-        },
-      ),
-    },
-    { noNullPrototype: true },
-  );
+  const oddType = fc.bigInt({ min: 38n, max: 10000n }).map((n) => n * 2n + 1n);
+  const payload: fc.Arbitrary<OnionMessagePayload> = fc
+    .record(
+      {
+        replyPath: blindedPathValueArb,
+        encryptedRecipientData: bytes(60),
+        invoiceRequest: bytes(60),
+        invoice: bytes(60),
+        invoiceError: bytes(20),
+        staticInvoice: bytes(60),
+        heldHtlcAvailable: bytes(4),
+        heldHtlcAvailableOdd: bytes(4),
+        releaseHeldHtlc: bytes(4),
+        releaseHeldHtlcOdd: bytes(4),
+        unknown: fc
+          .uniqueArray(oddType, { maxLength: 3 })
+          .chain((ts) => fc.tuple(...ts.map((t) => bytes(10).map((value) => ({ type: t, value }))))),
+      },
+      { requiredKeys: [], noNullPrototype: true },
+    )
+    .map((p) => {
+      if (p.unknown)
+        p.unknown = p.unknown
+          .filter((u) => u.type > 75n || u.type < 64n)
+          .sort((a, b) => (a.type < b.type ? -1 : 1));
+      if (p.unknown?.length === 0) delete p.unknown;
+      return p;
+    });
 
   it('property: onionmsg_tlv decode(encode(x)) = x', () => {
-    const oddType = fc.bigInt({ min: 38n, max: 10000n }).map((n) => n * 2n + 1n);
-    const payload: fc.Arbitrary<OnionMessagePayload> = fc
-      .record(
-        {
-          replyPath: blindedPath,
-          encryptedRecipientData: bytes(60),
-          invoiceRequest: bytes(60),
-          invoice: bytes(60),
-          invoiceError: bytes(20),
-          staticInvoice: bytes(60),
-          heldHtlcAvailable: bytes(4),
-          heldHtlcAvailableOdd: bytes(4),
-          releaseHeldHtlc: bytes(4),
-          releaseHeldHtlcOdd: bytes(4),
-          unknown: fc
-            .uniqueArray(oddType, { maxLength: 3 })
-            .chain((ts) => fc.tuple(...ts.map((t) => bytes(10).map((value) => ({ type: t, value }))))),
-        },
-        { requiredKeys: [], noNullPrototype: true },
-      )
-      .map((p) => {
-        if (p.unknown)
-          p.unknown = p.unknown
-            .filter((u) => u.type > 75n || u.type < 64n)
-            .sort((a, b) => (a.type < b.type ? -1 : 1));
-        if (p.unknown?.length === 0) delete p.unknown;
-        return p;
-      });
     fc.assert(
       fc.property(payload, (p) => {
         assert.deepEqual(decodeOnionMessagePayload(encodeOnionMessagePayload(p)), p);
@@ -520,10 +497,39 @@ describe('onion message codecs', () => {
 
   it('property: blinded_path decode(encode(x)) = x', () => {
     fc.assert(
-      fc.property(blindedPath, (p) => {
+      fc.property(blindedPathValueArb, (p) => {
         assert.deepEqual(decodeBlindedPath(encodeBlindedPath(p)), p);
       }),
       { numRuns: 200 },
+    );
+  });
+
+  const point = fc
+    .tuple(fc.constantFrom(2, 3), fc.uint8Array({ minLength: 32, maxLength: 32 }))
+    .map(([p, x]) => Uint8Array.of(p, ...x));
+  const wireMessage = fc.record({ pathKey: point, packet: bytes(1400) }, { noNullPrototype: true });
+
+  it('property: onion_message decode(encode(x)) = x, with and without the type', () => {
+    fc.assert(
+      fc.property(wireMessage, fc.boolean(), (m, withType) => {
+        assert.deepEqual(decodeOnionMessage(encodeOnionMessage(m, withType), withType), m);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('property: mutated onionmsg_tlv and onion_message encodings only ever raise CodecError', () => {
+    fc.assert(
+      fc.property(mutated(payload.map((p) => encodeOnionMessagePayload(p))), (b) =>
+        onlyCodecErrors(() => decodeOnionMessagePayload(b)),
+      ),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(mutated(wireMessage.map((m) => encodeOnionMessage(m))), fc.boolean(), (b, withType) =>
+        onlyCodecErrors(() => decodeOnionMessage(b, withType)),
+      ),
+      { numRuns: 300 },
     );
   });
 

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { Reader } from '../../plugin/protocol/bigsize.js';
 import { allEcs, ecdhFromPrivateKey } from '../../plugin/protocol/ec.js';
 import { CodecError } from '../../plugin/protocol/errors.js';
-import { buildPaymentOnion, peelPaymentOnion } from '../../plugin/protocol/payment-onion.js';
+import {
+  PAYMENT_ONION_LENGTH,
+  buildPaymentOnion,
+  peelPaymentOnion,
+} from '../../plugin/protocol/payment-onion.js';
 import { readVector } from '../helpers/paths.js';
-import { hex as h, toHex as hex } from './codec-fuzz.js';
+import { hex as h, mutated, toHex as hex } from './codec-fuzz.js';
 
 const FILE = 'bolt04/blinded-payment-onion-test.json';
 function bare(prefixed: string): Uint8Array {
@@ -104,3 +109,33 @@ for (const ec of allEcs()) {
     });
   });
 }
+
+describe('payment onion peel on bad input', () => {
+  it('property: random and mutated onions only ever raise CodecError', async () => {
+    const ec = allEcs()[0]!;
+    const carol = v.decrypt.hops[2]!;
+    const ecdh = ecdhFromPrivateKey(h(carol.node_privkey), ec);
+    // Carol is inside the blinded route: the path key Bob hands on is hers.
+    const pathKey = h(v.decrypt.hops[1]!.next_path_key!);
+    const onions = fc.oneof(
+      mutated(fc.constant(h(carol.onion))),
+      fc.uint8Array({ minLength: PAYMENT_ONION_LENGTH, maxLength: PAYMENT_ONION_LENGTH }),
+    );
+    await fc.assert(
+      fc.asyncProperty(onions, fc.boolean(), async (onion, withKey) => {
+        try {
+          await peelPaymentOnion({
+            onion,
+            paymentHash: h(v.generate.associated_data),
+            ecdh,
+            ec,
+            ...(withKey ? { pathKey } : {}),
+          });
+        } catch (e) {
+          if (!(e instanceof CodecError)) throw e;
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

@@ -41,6 +41,13 @@ describe('short_channel_id', () => {
     );
   });
 
+  it('never throws anything but CodecError on arbitrary bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 12 }), (b) => onlyCodecErrors(() => decodeScid(b))),
+      RUNS,
+    );
+  });
+
   it('never throws anything but CodecError on arbitrary strings', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 30 }), (s) => onlyCodecErrors(() => parseScid(s))),
