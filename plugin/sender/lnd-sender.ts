@@ -110,3 +110,85 @@ export async function sendAsyncPayment(
     route: attempt.route,
   };
 }
+
+export interface TrampolinePaymentArgs {
+  /** The invoice's payment hash (the LSP settles our HTLC with the preimage it gets back). */
+  paymentHash: Uint8Array;
+  /** What we send the LSP: the invoice amount plus routing fees beyond it plus the LSP's fee. */
+  amountMsat: bigint;
+  /** Our channel to the LSP (LND chan_id, decimal) and the LSP's node id. */
+  firstChanId: string;
+  lsp: Uint8Array;
+  /** The LSP's configured virtual short channel id (LND chan_id form), which LND intercepts. */
+  virtualChanId: string;
+  /** Blocks of timelock we give the LSP to pay onward (its pathfinding stays under it). */
+  cltvBudget: number;
+  currentHeight: number;
+  trampolineRequest: Uint8Array;
+  asyncHold: AsyncHold;
+  types?: AsyncPaymentTypes & { trampolineRequest: bigint };
+}
+
+/**
+ * Trampoline mode: one hop to the LSP, addressed to its virtual channel (LND intercepts forwards
+ * only, never final-hop HTLCs), with trampoline_request and async_hold in its hop payload. The
+ * layer after the LSP is never read (the LSP settles instead of forwarding), so it is addressed to
+ * the LSP's own key.
+ */
+export async function sendTrampolinePayment(
+  c: LndClients,
+  a: TrampolinePaymentArgs,
+  timeoutMs = 24 * 3600_000,
+): Promise<AsyncPaymentResult> {
+  const t = a.types ?? { ...DEFAULT_ASYNC_PAYMENT_TYPES, trampolineRequest: 4280153n };
+  const expiry = a.currentHeight + a.cltvBudget;
+  // The onion's outgoing_cltv_value sits below our HTLC's expiry like a real forward's would.
+  const outgoing = expiry - 40;
+  const amt = a.amountMsat.toString();
+  const route = {
+    total_time_lock: expiry,
+    total_amt_msat: amt,
+    total_fees_msat: '0',
+    hops: [
+      {
+        chan_id: a.firstChanId,
+        pub_key: Buffer.from(a.lsp).toString('hex'),
+        amt_to_forward_msat: amt,
+        fee_msat: '0',
+        expiry: outgoing,
+        custom_records: {
+          [outKey(t.asyncHold)]: Buffer.from(encodeAsyncHold(a.asyncHold)),
+          [outKey(t.trampolineRequest)]: Buffer.from(a.trampolineRequest),
+        },
+      },
+      {
+        chan_id: a.virtualChanId,
+        pub_key: Buffer.from(a.lsp).toString('hex'),
+        amt_to_forward_msat: amt,
+        fee_msat: '0',
+        expiry: outgoing,
+      },
+    ],
+  };
+  let attempt: HtlcAttemptMsg;
+  try {
+    attempt = await unary<HtlcAttemptMsg>(
+      c.router,
+      'SendToRouteV2',
+      {
+        payment_hash: Buffer.from(a.paymentHash),
+        route,
+        first_hop_custom_records: { [outKey(t.holdHtlc)]: Buffer.alloc(0) },
+      },
+      timeoutMs,
+    );
+  } catch (e) {
+    throw lndError('rpc', `SendToRouteV2 failed: ${(e as GrpcError).details ?? (e as Error).message}`);
+  }
+  return {
+    status: attempt.status,
+    preimage: attempt.preimage.length === 32 ? new Uint8Array(attempt.preimage) : undefined,
+    failureCode: attempt.failure?.code,
+    route: attempt.route,
+  };
+}

@@ -8,7 +8,12 @@ import { RegtestNetwork, type LndVersion } from '../../scripts/regtest/network.j
 import { waitFor } from '../../scripts/regtest/wait.js';
 import { LndRecipientAgent } from '../../plugin/recipient/lnd-agent.js';
 import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
-import { sendAsyncPayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
+import {
+  sendAsyncPayment,
+  sendTrampolinePayment,
+  type AsyncPaymentResult,
+} from '../../plugin/sender/lnd-sender.js';
+import { encodeTrampolineRequest } from '../../plugin/protocol/trampoline-request.js';
 import { buildReleasePath } from '../../plugin/protocol/onion-message.js';
 import { decodeBlindedPath } from '../../plugin/protocol/blinded-path.js';
 import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
@@ -25,7 +30,7 @@ import {
   type LogLine,
 } from './lnd-harness.js';
 
-const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.3-beta')
+const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
   .split(/\s+/)
   .filter(Boolean) as LndVersion[];
 
@@ -241,6 +246,45 @@ for (const version of versions) {
         assert.ok(failLine);
         assert.deepEqual(await htlcsFor(net, 'lsp', inv.r_hash), []);
         assert.deepEqual(await assertNoClosures(net), []);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+
+    test('trampoline: L holds an HTLC addressed to its virtual channel, pays the invoice itself on release and settles', async () => {
+      try {
+        if (!net.node('recipient').isRunning) await net.startNode('recipient');
+        const inv = await addInvoice(net, 'recipient', 10_000);
+        const agent = await startAgent();
+        try {
+          const chan = (await net.channels('sender')).find(
+            (c) => c.remote_pubkey === Buffer.from(pk.lsp!).toString('hex'),
+          )!;
+          const mark = sidecar.lines.length;
+          const r = await sendTrampolinePayment(sender, {
+            paymentHash: fromHex(inv.r_hash),
+            // invoice + room for RL's fee + L's trampoline fee (1000 msat + 0.1%)
+            amountMsat: 10_000_000n + 100_000n,
+            firstChanId: chan.chan_id,
+            lsp: pk.lsp!,
+            virtualChanId: ((1n << 40n) | (1n << 16n) | 1n).toString(),
+            cltvBudget: 400,
+            currentHeight: await net.height(),
+            trampolineRequest: encodeTrampolineRequest({ kind: 'invoice', invoice: inv.payment_request }),
+            asyncHold: { messagePaths: [messagePath(new Uint8Array(randomBytes(32)))] },
+          });
+          assert.equal(r.status, 'SUCCEEDED', `failure ${r.failureCode}`);
+          assert.equal(createHash('sha256').update(r.preimage!).digest('hex'), inv.r_hash);
+          assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'SETTLED');
+          await sidecar.waitLog(
+            'settled by payment',
+            (l) => l.message === 'trampoline payment succeeded; settling',
+            mark,
+          );
+        } finally {
+          await agent.stop();
+        }
       } catch (e) {
         failed = true;
         throw e;

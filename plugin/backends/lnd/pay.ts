@@ -5,7 +5,7 @@ import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { PayRequest, PayResult } from '../../hold/backend.js';
 import type { Logger } from '../../ops/log.js';
 import type { GrpcError, LndClients } from './grpc.js';
-import { serverStream } from './grpc.js';
+import { serverStream, unary } from './grpc.js';
 import type { PaymentMsg } from './messages.js';
 import { outKey } from './htlc-map.js';
 
@@ -34,10 +34,32 @@ export async function payWithLnd(
     no_inflight_updates: true,
   };
   let body: Record<string, unknown>;
+  let amount: bigint;
   if (r.invoice !== undefined) {
+    // We settle the incoming HTLC with this payment's preimage: paying an invoice for another
+    // payment hash would lose the money. LND decodes BOLT 11 for us.
+    let decoded: { payment_hash: string; num_msat: string };
+    try {
+      decoded = await unary(c.lightning, 'DecodePayReq', { pay_req: r.invoice });
+    } catch (e) {
+      return {
+        ok: false,
+        reason: `invoice not understood: ${(e as GrpcError).details ?? (e as Error).message}`,
+      };
+    }
+    if (decoded.payment_hash !== hash.toString('hex'))
+      return { ok: false, reason: "the invoice's payment hash differs from the HTLC's" };
+    const invoiceMsat = BigInt(decoded.num_msat || '0');
     body = { ...base, payment_request: r.invoice };
-    // An amountless invoice needs the amount; an invoice with one must not get a second one.
-    if (r.amtToForwardMsat !== undefined) body.amt_msat = r.amtToForwardMsat.toString();
+    if (invoiceMsat === 0n) {
+      // An amountless invoice needs the amount; one with an amount must not get a second one.
+      if (r.amtToForwardMsat === undefined)
+        return { ok: false, reason: 'amountless invoice and no amt_to_forward' };
+      body.amt_msat = r.amtToForwardMsat.toString();
+      amount = r.amtToForwardMsat;
+    } else {
+      amount = invoiceMsat;
+    }
   } else if (r.outgoingNodeId !== undefined && r.amtToForwardMsat !== undefined) {
     body = {
       ...base,
@@ -46,16 +68,14 @@ export async function payWithLnd(
       final_cltv_delta: 40,
       dest_custom_records: r.keysendPreimage ? { [outKey(5482373484n)]: Buffer.from(r.keysendPreimage) } : {},
     };
+    amount = r.amtToForwardMsat;
   } else {
     return { ok: false, reason: 'trampoline request names neither an invoice nor node id + amount' };
   }
-  const amount = r.amtToForwardMsat ?? 0n;
-  // Fee limit: whatever the incoming HTLC leaves above the amount paid (LND ignores it if negative).
+  // Fee limit: whatever maxAmountMsat leaves above the amount paid.
   const feeLimit = req.maxAmountMsat - amount;
-  if (amount > 0n && feeLimit < 0n)
-    return { ok: false, reason: 'incoming amount does not cover the payment' };
-  if (amount > 0n) body.fee_limit_msat = feeLimit.toString();
-  else body.fee_limit_msat = '0';
+  if (feeLimit < 0n) return { ok: false, reason: 'incoming amount does not cover the payment' };
+  body.fee_limit_msat = feeLimit.toString();
 
   const first = await follow(serverStream(c.router, 'SendPaymentV2', body), log);
   if (first.kind === 'final') return first.result;

@@ -74,6 +74,7 @@ const NEEDS: MethodNeed[] = [
   { method: '/routerrpc.Router/HtlcInterceptor', perms: [['offchain', 'write']], roles: ['sidecar'] },
   { method: '/routerrpc.Router/SendPaymentV2', perms: [['offchain', 'write']], roles: ['sidecar'] },
   { method: '/routerrpc.Router/TrackPaymentV2', perms: [['offchain', 'read']], roles: ['sidecar', 'sender'] },
+  { method: '/lnrpc.Lightning/DecodePayReq', perms: [['offchain', 'read']], roles: ['sidecar'] },
   { method: '/routerrpc.Router/SendToRouteV2', perms: [['offchain', 'write']], roles: ['sender'] },
   { method: '/routerrpc.Router/BuildRoute', perms: [['offchain', 'read']], roles: ['sender'] },
   {

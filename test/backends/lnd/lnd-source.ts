@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export const PINNED_LND_TAGS = ['v0.21.2-beta', 'v0.20.3-beta'] as const;
+export const PINNED_LND_TAGS = ['v0.21.2-beta', 'v0.20.2-beta'] as const;
 
 function go(args: string[]): string {
   return execFileSync('go', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
