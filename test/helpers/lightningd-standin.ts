@@ -184,6 +184,8 @@ export class LightningdStandin {
         res({ code, signal });
       }),
     );
+    // A spawn failure (missing file, no executable bit) emits 'error' and never 'exit'.
+    proc.on('error', (e) => this.failWaiting(`could not run ${PLUGIN_PATH}: ${e.message}`));
     const stream = new JsonObjectStream({
       message: (v) => this.onPluginMessage(v),
       garbage: (reason, sample) => this.stdoutGarbage.push(`${reason}: ${sample}`),

@@ -134,12 +134,12 @@ async function hookThatThrows(
       method: 'htlc_accepted',
       params: { onion: {}, htlc: {} },
     });
-    // A probe: a live plugin answers it; a dead one has exited. Either way we know where we stand.
-    send({ jsonrpc: '2.0', id: 'probe#4', method: 'getmanifest', params: {} });
-    let exited = false;
-    void child.exited.then(() => (exited = true));
-    while (!exited && !child.stdout().includes('probe#4')) await sleep(20);
-    const alive = !exited;
+    // The defect is that the process dies; a ceiling only bounds the wait if it (wrongly) lives on.
+    const outcome = await Promise.race([
+      child.exited.then(() => 'exited'),
+      sleep(15_000, undefined, { ref: false }).then(() => 'alive'),
+    ]);
+    const alive = outcome === 'alive';
     if (alive) child.proc.kill('SIGKILL');
     const code = await child.exited;
     return { stdout: child.stdout(), code, alive };
