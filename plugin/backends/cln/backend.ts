@@ -33,7 +33,7 @@ import {
   parseOnionMessageRecv,
 } from './onion-message-recv.js';
 import { NO_ANSWER, errText, type HookHandler } from './plugin-host.js';
-import type { RpcCaller } from './rpc-client.js';
+import { ClnRpcError, RPC_TRANSPORT_ERROR, type RpcCaller } from './rpc-client.js';
 
 /** makesecret input: the release key is derived from hsm_secret, stable across restarts. */
 export const RELEASE_KEY_LABEL = 'async-trampoline release-path key v1';
@@ -200,7 +200,11 @@ export class ClnBackend implements Backend {
       }
       return { ok: true, preimage: hexToBytes(res.payment_preimage) };
     } catch (e) {
-      return { ok: false, reason: errText(e) };
+      // An error answer from xpay means the payment failed (xpay answers only once every part is
+      // resolved). A lost connection says nothing: the payment may be in flight, so throw and let the
+      // engine ask trackPayment instead of failing the incoming HTLC while we might still be paying.
+      if (e instanceof ClnRpcError && e.code !== RPC_TRANSPORT_ERROR) return { ok: false, reason: e.message };
+      throw e;
     }
   }
 

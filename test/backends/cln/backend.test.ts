@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClnBackend, RELEASE_KEY_LABEL } from '../../../plugin/backends/cln/backend.js';
 import { parseSettings } from '../../../plugin/backends/cln/manifest.js';
-import type { RpcCaller } from '../../../plugin/backends/cln/rpc-client.js';
+import { ClnRpcError, type RpcCaller } from '../../../plugin/backends/cln/rpc-client.js';
 import type { HostEvents, InterceptedHtlc, Verdict } from '../../../plugin/hold/backend.js';
 import { nullLogger } from '../../../plugin/ops/log.js';
 
@@ -108,7 +108,7 @@ test('backend: xpay with the invoice, the amount, the fee budget and a relative 
   });
   assert.equal(ks.ok, false);
   const failing = new ClnBackend({
-    rpc: fakeRpc({ ...base, xpay: () => Promise.reject(new Error('no route')) }),
+    rpc: fakeRpc({ ...base, xpay: () => Promise.reject(new ClnRpcError('xpay', 209, 'no route')) }),
     types,
     logger: nullLogger,
   });
@@ -123,7 +123,27 @@ test('backend: xpay with the invoice, the amount, the fee budget and a relative 
     maxAmountMsat: 10n,
     maxExpiry: 150,
   });
-  assert.deepEqual(r, { ok: false, reason: 'no route' });
+  assert.deepEqual(r, { ok: false, reason: 'xpay failed (209): no route' });
+  // A lost connection is not a failed payment: it may be in flight, so pay() throws.
+  const cut = new ClnBackend({
+    rpc: fakeRpc({ ...base, xpay: () => Promise.reject(new ClnRpcError('xpay', -1, 'rpc socket closed')) }),
+    types,
+    logger: nullLogger,
+  });
+  await assert.rejects(
+    cut.pay({
+      paymentHash: hash,
+      request: {
+        invoice: 'lnbc1',
+        amtToForwardMsat: undefined,
+        outgoingNodeId: undefined,
+        keysendPreimage: undefined,
+      },
+      maxAmountMsat: 10n,
+      maxExpiry: 150,
+    }),
+    ClnRpcError,
+  );
 });
 
 test('backend: trackPayment reads listpays (none, complete, failed)', async () => {

@@ -456,6 +456,62 @@ test('a slow RPC call (xpay) does not hold up hooks, notifications or other RPC 
   assert.deepEqual(s.duplicateAnswers, []);
 });
 
+test('operator commands: list, stats, release by htlc key (named params), fail by hold id (positional)', async () => {
+  const s = await started();
+  const r = recipient();
+  const a = asyncHtlc(s, r);
+  const b = asyncHtlc(s, r);
+  const pa = s.htlcAccepted(a);
+  const pb = s.htlcAccepted(b);
+  await until('two held', async () => {
+    const st = (await s.request('async-trampoline-stats', {})).result as { active_holds: number };
+    return st.active_holds === 2;
+  });
+  const list = (await s.request('async-trampoline-list', [])).result as {
+    holds: { hold_id: string; htlc_key: string; amount_in_msat: number }[];
+  };
+  assert.equal(list.holds.length, 2);
+  assert.equal(list.holds[0]!.amount_in_msat, 100_000);
+  const holdB = list.holds.find((h) => h.htlc_key === `103x1x0/${b.htlcId}`)!;
+  const rel = await s.request('async-trampoline-release', { key: `103x1x0/${a.htlcId}` });
+  assert.ok(rel.result, JSON.stringify(rel));
+  assert.deepEqual((await pa).result, { result: 'continue' });
+  const f = await s.request('async-trampoline-fail', [holdB.hold_id]);
+  assert.deepEqual((f.result as { hold_ids: string[] }).hold_ids, [holdB.hold_id]);
+  assert.deepEqual((await pb).result, { result: 'fail', failure_message: '2002' });
+  const again = await s.request('async-trampoline-fail', [holdB.hold_id]);
+  assert.ok(again.error, 'a finished hold cannot be failed again');
+  const bad = await s.request('async-trampoline-list', ['no-such-state']);
+  assert.equal(bad.error?.code, -32602);
+  assert.deepEqual(s.duplicateAnswers, []);
+});
+
+test('trampoline: a failed xpay fails the HTLC back with temporary_trampoline_failure (NODE|25)', async () => {
+  const s = await started({ blockheight: 6000 });
+  s.rpcHandlers.set('xpay', () => {
+    throw new Error('Failed after 3 attempts: no route');
+  });
+  const r = recipient();
+  const spec: HtlcSpec = {
+    htlcId: nextHtlcId++,
+    paymentHash: sha256(new Uint8Array(randomBytes(32))),
+    amountMsat: 100_000n,
+    cltvExpiry: 6000 + 200,
+    extraTlvs: [{ type: HOLD_HTLC, value: new Uint8Array(0) }],
+    customRecords: new Map([
+      [ASYNC_HOLD, encodeAsyncHold({ messagePaths: [r.path] })],
+      [
+        TRAMPOLINE_REQUEST,
+        encodeTrampolineRequest({ kind: 'invoice', invoice: 'lnbcrt1fake', amtToForward: 90_000n }),
+      ],
+    ]),
+  };
+  const pending = s.htlcAccepted(spec);
+  await until('notice', () => s.injected.length > 0);
+  await recipientReleases(s, r, s.injected[0]!);
+  assert.deepEqual((await pending).result, { result: 'fail', failure_message: '2019' });
+});
+
 test('closing stdin (lightningd shutting down) makes the plugin exit cleanly', async () => {
   const s = await started();
   const r = await s.stop();
