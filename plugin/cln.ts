@@ -3,7 +3,7 @@
 // speaks JSON-RPC over its stdin/stdout. Wires the plugin host, the CLN backend and the hold engine.
 // stdout carries JSON-RPC only: console.log/info/debug are redirected to stderr before anything runs.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { adminMethods } from './backends/cln/admin.js';
 import { ClnBackend } from './backends/cln/backend.js';
 import { buildManifest, OptionError, parseSettings } from './backends/cln/manifest.js';
@@ -73,7 +73,8 @@ const host = new PluginHost({
     log.set(createLogger({ level: settings.logLevel, component: 'async-trampoline' }));
     mkdirSync(settings.dataDir, { recursive: true });
     rpc = new ClnRpc({
-      socketPath: join(params.configuration.lightningDir, params.configuration.rpcFile),
+      // rpc-file is relative to lightning-dir unless the operator configured an absolute path.
+      socketPath: resolve(params.configuration.lightningDir, params.configuration.rpcFile),
       logger,
     });
     backend = new ClnBackend({ rpc, types: settings.types, logger, variants: settings.heldHtlcVariants });
