@@ -135,4 +135,11 @@ process.on('SIGTERM', () => void shutdown(0));
 process.on('SIGINT', () => void shutdown(0));
 process.stdout.on('error', () => void shutdown(1));
 
+if (process.env.LIGHTNINGD_PLUGIN !== '1' && process.stdin.isTTY) {
+  // Run by hand: nothing would ever arrive on stdin. Say how it is meant to run (on stderr).
+  console.error(
+    'async-trampoline is a Core Lightning plugin: lightningd --important-plugin=' + process.argv[1],
+  );
+  process.exit(1);
+}
 host.start();
