@@ -34,9 +34,34 @@ function switchableLogger(initial: Logger): { logger: Logger; set(l: Logger): vo
   return { logger: make({}), set: (l) => (current = l) };
 }
 
+/** Set once the host exists; the logger below needs it and is made first. */
+const hostRef: { current?: PluginHost } = {};
+
 const LEVEL = (process.env.ASYNC_TRAMPOLINE_LOG_LEVEL as LogLevel | undefined) ?? 'info';
 const log = switchableLogger(createLogger({ level: LEVEL, component: 'async-trampoline' }));
-const logger = log.logger;
+// lightningd does not log a plugin's stderr (it passes it through to its own stderr), so warnings and
+// errors also go to lightningd's log as `log` notifications, where operators look.
+const logger = teeToLightningd(log.logger, (level, message) =>
+  hostRef.current?.notify('log', { level, message }),
+);
+
+function teeToLightningd(inner: Logger, send: (level: 'warn' | 'error', message: string) => void): Logger {
+  const line = (m: string, f?: Record<string, unknown>): string => {
+    if (!f || Object.keys(f).length === 0) return m;
+    try {
+      return `${m} ${JSON.stringify(f, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`;
+    } catch {
+      return m;
+    }
+  };
+  return {
+    debug: (m, f) => inner.debug(m, f),
+    info: (m, f) => inner.info(m, f),
+    warn: (m, f) => (inner.warn(m, f), send('warn', line(m, f))),
+    error: (m, f) => (inner.error(m, f), send('error', line(m, f))),
+    child: (f) => teeToLightningd(inner.child(f), (level, m) => send(level, line(m, f))),
+  };
+}
 
 let engine: HoldEngine | undefined;
 let backend: ClnBackend | undefined;
@@ -142,4 +167,5 @@ if (process.env.LIGHTNINGD_PLUGIN !== '1' && process.stdin.isTTY) {
   );
   process.exit(1);
 }
+hostRef.current = host;
 host.start();

@@ -399,6 +399,16 @@ test('garbage on stdin is dropped; the plugin lives on and answers the next requ
   assert.deepEqual((await s.htlcAccepted(plainHtlc(s))).result, { result: 'continue' });
   assert.deepEqual(s.stdoutGarbage, []);
   assert.match(s.stderr, /dropped input from lightningd/, 'garbage is logged on stderr');
+  // ...and, being a warning, in lightningd's own log through a `log` notification.
+  assert.ok(
+    s.notifications.some(
+      (n) =>
+        n.method === 'log' &&
+        (n.params as { level: string; message: string }).message.includes('dropped input'),
+    ),
+  );
+  for (const n of s.notifications)
+    assert.ok(['warn', 'error'].includes((n.params as { level: string }).level));
   assert.equal(s.pid !== undefined, true);
 });
 
