@@ -15,7 +15,11 @@ import type {
 import { SupersededError } from '../../hold/backend.js';
 import type { Logger } from '../../ops/log.js';
 import { decodeBlindedPath, introNodeId, type BlindedPath } from '../../protocol/blinded-path.js';
-import { buildOnionMessage, buildReleasePath, type AsyncMessageTypes } from '../../protocol/onion-message.js';
+import {
+  DEFAULT_HELD_HTLC_VARIANTS,
+  buildHeldHtlcAvailableVariants,
+  type AsyncMessageTypes,
+} from '../../protocol/onion-message.js';
 import { scidToString } from '../../protocol/short-channel-id.js';
 import {
   answerFor,
@@ -131,23 +135,18 @@ export class ClnBackend implements Backend {
     const ourNodeId = hexToBytes(await this.nodeId());
     const dest = decodeBlindedPath(notice.messagePath);
     const intro = introNodeId(dest) ?? (await this.introByScid(dest));
-    const replyPath = decodeBlindedPath(buildReleasePath(ourNodeId, notice.replyPathId));
-    // injectonionmessage makes lightningd "receive" the packet, so our node must be its first hop.
-    const via = bytesEqual(intro, ourNodeId) ? [] : [ourNodeId];
-    const empty = new Uint8Array(0);
-    // One message per encoding: a recipient whose host drops unknown even TLVs (CLN, LND 0.21) still
-    // gets the odd one, and an LDK recipient, which knows only 72, gets the even one.
-    for (const variant of this.opts.variants ?? ['odd', 'even']) {
-      const msg = buildOnionMessage({
-        destination: dest,
-        via,
-        introNodeId: intro,
-        types: this.messageTypes(),
-        payload:
-          variant === 'odd'
-            ? { replyPath, heldHtlcAvailableOdd: empty }
-            : { replyPath, heldHtlcAvailable: empty },
-      });
+    // One message per encoding (see buildHeldHtlcAvailableVariants); injectonionmessage makes
+    // lightningd "receive" the packet, so our node must be its first hop.
+    const messages = buildHeldHtlcAvailableVariants({
+      messagePath: dest,
+      replyPathId: notice.replyPathId,
+      ourNodeId,
+      variants: this.opts.variants ?? DEFAULT_HELD_HTLC_VARIANTS,
+      types: this.messageTypes(),
+      prependOurNode: true,
+      introNodeId: intro,
+    });
+    for (const msg of messages) {
       await this.opts.rpc.call('injectonionmessage', {
         path_key: toHex(msg.pathKey),
         message: toHex(msg.packet),
@@ -308,10 +307,6 @@ export class ClnBackend implements Backend {
 function deadAnswer(h: InterceptedHtlc): HtlcAcceptedAnswer {
   if (!h.holdFlag && h.asyncHold === undefined && h.trampoline === undefined) return { result: 'continue' };
   return failAnswer(h.trampoline !== undefined);
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function toHex(b: Uint8Array): string {
