@@ -5,6 +5,7 @@
 //   and/or a release token, and an optional max_hold_blocks.
 // SendToRouteV2 returns only when the HTLC resolves, which for a held HTLC can be hours later.
 import { encodeAsyncHold, type AsyncHold } from '../protocol/async-hold.js';
+import { parseScid } from '../protocol/short-channel-id.js';
 import { unary, type GrpcError, type LndClients } from '../backends/lnd/grpc.js';
 import { lndError } from '../backends/lnd/errors.js';
 import type { HtlcAttemptMsg, RouteMsg } from '../backends/lnd/messages.js';
@@ -116,10 +117,10 @@ export interface TrampolinePaymentArgs {
   paymentHash: Uint8Array;
   /** What we send the LSP: the invoice amount plus routing fees beyond it plus the LSP's fee. */
   amountMsat: bigint;
-  /** Our channel to the LSP (LND chan_id, decimal) and the LSP's node id. */
+  /** Our channel to the LSP (LND's decimal chan_id, or "BLOCKxTXxOUT") and the LSP's node id. */
   firstChanId: string;
   lsp: Uint8Array;
-  /** The LSP's configured virtual short channel id (LND chan_id form), which LND intercepts. */
+  /** The LSP's configured virtual short channel id (either form), which LND intercepts. */
   virtualChanId: string;
   /** Blocks of timelock we give the LSP to pay onward (its pathfinding stays under it). */
   cltvBudget: number;
@@ -145,13 +146,19 @@ export async function sendTrampolinePayment(
   // The onion's outgoing_cltv_value sits below our HTLC's expiry like a real forward's would.
   const outgoing = expiry - 40;
   const amt = a.amountMsat.toString();
+  // Newer lncli prints channel ids as BLOCKxTXxOUT; gRPC wants the uint64.
+  const chanId = (id: string): string => {
+    if (id.includes('x')) return parseScid(id).toString();
+    if (!/^\d{1,20}$/.test(id)) throw lndError('rpc', `not a short channel id: ${id.slice(0, 70)}`);
+    return id;
+  };
   const route = {
     total_time_lock: expiry,
     total_amt_msat: amt,
     total_fees_msat: '0',
     hops: [
       {
-        chan_id: a.firstChanId,
+        chan_id: chanId(a.firstChanId),
         pub_key: Buffer.from(a.lsp).toString('hex'),
         amt_to_forward_msat: amt,
         fee_msat: '0',
@@ -162,7 +169,7 @@ export async function sendTrampolinePayment(
         },
       },
       {
-        chan_id: a.virtualChanId,
+        chan_id: chanId(a.virtualChanId),
         pub_key: Buffer.from(a.lsp).toString('hex'),
         amt_to_forward_msat: amt,
         fee_msat: '0',

@@ -266,7 +266,8 @@ for (const version of versions) {
             paymentHash: fromHex(inv.r_hash),
             // invoice + room for RL's fee + L's trampoline fee (1000 msat + 0.1%)
             amountMsat: 10_000_000n + 100_000n,
-            firstChanId: chan.chan_id,
+            // lncli 0.21 prints the 32-byte channel id as chan_id and the short one as scid.
+            firstChanId: (chan as { scid?: string }).scid ?? chan.chan_id,
             lsp: pk.lsp!,
             virtualChanId: ((1n << 40n) | (1n << 16n) | 1n).toString(),
             cltvBudget: 400,

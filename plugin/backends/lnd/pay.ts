@@ -15,6 +15,8 @@ export interface PayOptions {
   timeoutSeconds: number;
 }
 
+/** TrackPaymentV2's answer for a hash LND never paid ("payment isn't initiated"). */
+const NOT_STARTED = /isn't initiated|not found|unknown payment/i;
 const ALREADY_EXISTS = /already (exists|paid|in flight)|payment is in transition/i;
 
 export async function payWithLnd(
@@ -28,7 +30,6 @@ export async function payWithLnd(
   if (cltvLimit <= 0) return { ok: false, reason: 'no time left before the incoming HTLC expires' };
   const hash = Buffer.from(req.paymentHash);
   const base: Record<string, unknown> = {
-    payment_hash: hash,
     timeout_seconds: opts.timeoutSeconds,
     cltv_limit: cltvLimit,
     no_inflight_updates: true,
@@ -63,6 +64,8 @@ export async function payWithLnd(
   } else if (r.outgoingNodeId !== undefined && r.amtToForwardMsat !== undefined) {
     body = {
       ...base,
+      // LND takes the hash from the invoice, or from us for keysend (never both).
+      payment_hash: hash,
       dest: Buffer.from(r.outgoingNodeId, 'hex'),
       amt_msat: r.amtToForwardMsat.toString(),
       final_cltv_delta: 40,
@@ -89,7 +92,7 @@ export async function payWithLnd(
       log,
     );
     if (t.kind === 'final') return t.result;
-    if (t.kind === 'error' && /not found|unknown payment/i.test(t.message)) {
+    if (t.kind === 'error' && NOT_STARTED.test(t.message)) {
       return {
         ok: false,
         reason: `payment not started: ${first.kind === 'error' ? first.message : t.message}`,
@@ -113,7 +116,7 @@ export async function trackWithLnd(
       log,
     );
     if (t.kind === 'final') return t.result;
-    if (/not found|unknown payment/i.test(t.message)) return undefined;
+    if (NOT_STARTED.test(t.message)) return undefined;
     log.warn('TrackPaymentV2 failed; retrying', { error: t.message });
     await new Promise((res) => setTimeout(res, Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5))));
   }
