@@ -149,6 +149,13 @@ for (const version of versions) {
         const { result } = await payAsync(inv, 20_000);
         const holding = await sidecar.waitLog('holding htlc', (l) => l.message === 'holding htlc', mark);
         await waitHeldAtLsp(inv.r_hash);
+        // The incoming peer is named, so per-peer caps count per node, not per channel.
+        const seen = await sidecar.waitLog(
+          'intercepted',
+          (l) => l.message === 'intercepted htlc' && l.key === holding.key,
+          mark,
+        );
+        assert.equal(seen.incomingPeer, Buffer.from(pk.sender!).toString('hex'));
         // held_htlc_available is retried while the recipient is away.
         await sidecar.waitLog(
           'third notice',

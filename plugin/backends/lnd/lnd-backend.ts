@@ -69,6 +69,8 @@ export class LndBackend implements Backend {
   private events: HostEvents | undefined;
   private height: number;
   private readonly connectedListeners: (() => void)[] = [];
+  /** Incoming channel (chan_id or alias scid, decimal) -> peer node id, for per-peer caps. */
+  private peers = new Map<string, string>();
 
   constructor(private readonly opts: LndBackendOptions) {
     this.clients = opts.clients;
@@ -226,7 +228,37 @@ export class LndBackend implements Backend {
     this.events?.release(m.pathId);
   }
 
+  /** The peer on a channel, from ListChannels (refreshed when a channel is new to us). */
+  private async peerOf(chanId: string): Promise<string | undefined> {
+    if (!this.peers.has(chanId)) {
+      try {
+        const r = await unary<{
+          channels: { remote_pubkey: string; chan_id: string; alias_scids: string[] }[];
+        }>(this.clients.lightning, 'ListChannels', {});
+        const next = new Map<string, string>();
+        for (const c of r.channels) {
+          next.set(c.chan_id, c.remote_pubkey);
+          for (const a of c.alias_scids) next.set(a, c.remote_pubkey);
+        }
+        this.peers = next;
+      } catch (e) {
+        this.log.warn('ListChannels failed; caps count this HTLC per channel', {
+          error: (e as Error).message,
+        });
+      }
+    }
+    return this.peers.get(chanId);
+  }
+
   private onOffer(req: ForwardHtlcInterceptRequest, offer: Offer): void {
+    const chanId = req.incoming_circuit_key?.chan_id ?? '0';
+    this.peerOf(chanId).then(
+      (peer) => this.handleOffer(req, offer, peer),
+      () => this.handleOffer(req, offer, undefined),
+    );
+  }
+
+  private handleOffer(req: ForwardHtlcInterceptRequest, offer: Offer, peer: string | undefined): void {
     const ck = req.incoming_circuit_key!;
     const answer = (v: Verdict): void => {
       if (!this.interceptor?.answer(offer, toInterceptResponse(ck, v))) {
@@ -235,9 +267,10 @@ export class LndBackend implements Backend {
     };
     let htlc;
     try {
-      htlc = toInterceptedHtlc(req, this.htlcTypes);
+      htlc = { ...toInterceptedHtlc(req, this.htlcTypes), incomingPeer: peer };
       this.log.debug('intercepted htlc', {
         key: offer.key,
+        incomingPeer: htlc.incomingPeer,
         holdFlag: htlc.holdFlag,
         asyncHold: htlc.asyncHold !== undefined,
         incomingExpiry: htlc.incomingExpiry,

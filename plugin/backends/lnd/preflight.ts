@@ -88,6 +88,7 @@ const NEEDS: MethodNeed[] = [
     roles: ['sidecar'],
   },
   { method: '/lnrpc.Lightning/ListPeers', perms: [['peers', 'read']], roles: ['sidecar', 'recipient'] },
+  { method: '/lnrpc.Lightning/ListChannels', perms: [['offchain', 'read']], roles: ['sidecar'] },
   { method: '/lnrpc.Lightning/ConnectPeer', perms: [['peers', 'write']], roles: ['sidecar', 'recipient'] },
   {
     method: '/lnrpc.Lightning/SendOnionMessage',
