@@ -130,11 +130,13 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => {
-    process.exitCode = code;
+    // Exit now rather than when the event loop drains: a payment being tracked or a reconnect
+    // timer must not keep a stopped sidecar alive (everything durable is already committed).
+    process.exit(code);
   },
   (e: unknown) => {
     // Dying is safe: LND requires the interceptor and keeps every held HTLC until we are back.
     process.stderr.write(`async-trampoline-lnd: fatal: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

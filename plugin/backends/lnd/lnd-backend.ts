@@ -71,6 +71,7 @@ export class LndBackend implements Backend {
   private readonly connectedListeners: (() => void)[] = [];
   /** Incoming channel (chan_id or alias scid, decimal) -> peer node id, for per-peer caps. */
   private peers = new Map<string, string>();
+  private stopped = false;
 
   constructor(private readonly opts: LndBackendOptions) {
     this.clients = opts.clients;
@@ -121,6 +122,7 @@ export class LndBackend implements Backend {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.interceptor?.stop();
     this.transport.stop();
     this.blocks?.stop();
@@ -201,13 +203,17 @@ export class LndBackend implements Backend {
     return payWithLnd(
       this.clients,
       req,
-      { height: () => this.height, timeoutSeconds: this.opts.payTimeoutSeconds ?? 60 },
+      {
+        height: () => this.height,
+        timeoutSeconds: this.opts.payTimeoutSeconds ?? 60,
+        stopped: () => this.stopped,
+      },
       this.log.child({ part: 'pay' }),
     );
   }
 
   async trackPayment(paymentHash: Uint8Array): Promise<PayResult | undefined> {
-    return trackWithLnd(this.clients, paymentHash, this.log.child({ part: 'pay' }));
+    return trackWithLnd(this.clients, paymentHash, this.log.child({ part: 'pay' }), () => this.stopped);
   }
 
   /** The message path's intro must be a peer (or us) for SendOnionMessage; connect if LND knows how. */

@@ -8,11 +8,14 @@ import type { GrpcError, LndClients } from './grpc.js';
 import { serverStream, unary } from './grpc.js';
 import type { PaymentMsg } from './messages.js';
 import { outKey } from './htlc-map.js';
+import { lndError } from './errors.js';
 
 export interface PayOptions {
   /** Current best height, to turn the absolute maxExpiry into LND's relative cltv_limit. */
   height: () => number;
   timeoutSeconds: number;
+  /** True once the backend stops: retry loops end (with an error, never a made-up outcome). */
+  stopped: () => boolean;
 }
 
 /** TrackPaymentV2's answer for a hash LND never paid ("payment isn't initiated"). */
@@ -87,6 +90,7 @@ export async function payWithLnd(
     log.warn('SendPaymentV2 stream failed; tracking the payment', { error: first.message });
   }
   for (let attempt = 0; attempt < 1000; attempt++) {
+    if (opts.stopped()) throw lndError('rpc', 'backend stopping; payment outcome unknown');
     const t = await follow(
       serverStream(c.router, 'TrackPaymentV2', { payment_hash: hash, no_inflight_updates: true }),
       log,
@@ -108,9 +112,11 @@ export async function trackWithLnd(
   c: LndClients,
   paymentHash: Uint8Array,
   log: Logger,
+  stopped: () => boolean,
 ): Promise<PayResult | undefined> {
   const hash = Buffer.from(paymentHash);
   for (let attempt = 0; ; attempt++) {
+    if (stopped()) throw lndError('rpc', 'backend stopping; payment outcome unknown');
     const t = await follow(
       serverStream(c.router, 'TrackPaymentV2', { payment_hash: hash, no_inflight_updates: true }),
       log,
