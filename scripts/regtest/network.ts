@@ -74,7 +74,8 @@ export function versionArgs(v: LndVersion): string[] {
   return v === 'v0.21.2-beta' ? ['--protocol.onion-msg-relay-all'] : ['--protocol.custom-message=513'];
 }
 
-function repoRoot(): string {
+/** The repo root: the nearest directory above this module with a package.json. */
+export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(dir, 'package.json'))) return dir;

@@ -28,7 +28,7 @@ import {
   testLog,
   type Invoice,
   type LogLine,
-} from './lnd-harness.js';
+} from '../../scripts/regtest/lsp.js';
 
 const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
   .split(/\s+/)

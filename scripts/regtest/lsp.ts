@@ -1,12 +1,11 @@
-// Shared pieces of the LND integration tests: the sidecar as a child process (as operators run it),
-// the recipient agent and the sender SDK against the regtest network from scripts/regtest.
+// The LSP side of a regtest run, shared by the LND integration tests and the demo: the sidecar as a
+// child process (as operators run it) and lncli helpers for invoices and pending HTLCs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { repoRoot } from '../helpers/paths.js';
-import type { RegtestNetwork, NodeName } from '../../scripts/regtest/network.js';
-import { waitFor } from '../../scripts/regtest/wait.js';
+import { repoRoot, type RegtestNetwork, type NodeName } from './network.js';
+import { waitFor } from './wait.js';
 import { connectLnd, type LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { createLogger } from '../../plugin/ops/log.js';
 
@@ -37,7 +36,7 @@ export class Sidecar {
     const l = await this.net.nodeInfo('lsp');
     const since = this.lines.length;
     const args = [
-      join(repoRoot, 'dist', 'plugin', 'lnd.js'),
+      join(repoRoot(), 'dist', 'plugin', 'lnd.js'),
       `--lnd-rpc=${l.grpcHost}`,
       `--lnd-tls-cert=${l.tlsCertPath}`,
       `--lnd-macaroon=${l.adminMacaroonPath}`,
@@ -106,7 +105,7 @@ export async function sidecarRefusal(
   const p = spawn(
     process.execPath,
     [
-      join(repoRoot, 'dist', 'plugin', 'lnd.js'),
+      join(repoRoot(), 'dist', 'plugin', 'lnd.js'),
       `--lnd-rpc=${l.grpcHost}`,
       `--lnd-tls-cert=${l.tlsCertPath}`,
       `--lnd-macaroon=${l.adminMacaroonPath}`,
