@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   step(`starting btcd and four LND ${version} nodes: sender -> LSP -> recipient's LSP -> recipient`);
   const net = await RegtestNetwork.start({ lndVersion: version, log: (l) => say(`   ${l}`) });
   let ok = false;
-  const sidecar = new Sidecar(net, ['--log-level=info']);
+  const sidecar = new Sidecar(net);
   const clients = clientsFor(await net.nodeInfo('sender'));
   let agent: LndRecipientAgent | undefined;
   try {

@@ -341,7 +341,7 @@ export class HoldEngine {
     const wasComplete = set.parts.length > 0 && set.complete;
     this.admit(hold, set);
     this.enqueue(() => this.store.insertHold(hold));
-    this.logger.debug('holding htlc', { key: h.key, holdId: holdIdHex, setId: set.id, failAt: hold.failAt });
+    this.logger.info('holding htlc', { key: h.key, holdId: holdIdHex, setId: set.id, failAt: hold.failAt });
     if (wasComplete) return;
     if (set.complete) this.onComplete(set, true);
     else if (set.timeout === undefined) this.armMppTimeout(set, this.config.mppTimeoutMs);
