@@ -286,16 +286,24 @@ export class RegtestNetwork {
     );
   }
 
-  /** Waits until `name`'s graph has `edges` channels with both directions' policies known. */
+  /**
+   * Waits until `name`'s graph has `edges` channels with both directions' policies known, and a node
+   * announcement (with features) for every node: BuildRoute refuses to attach a payment address to a
+   * final hop whose features it has not seen ("cannot attach payment addr").
+   */
   async waitGraph(name: NodeName, edges: number, timeoutMs = 120_000): Promise<void> {
     await waitFor(
-      `${name} graph with ${edges} channels`,
+      `${name} graph with ${edges} channels and every node announced`,
       async () => {
-        const g = await this.lncli<{ edges: { node1_policy: unknown; node2_policy: unknown }[] }>(
-          name,
-          'describegraph',
+        const g = await this.lncli<{
+          nodes: { features?: Record<string, unknown> }[];
+          edges: { node1_policy: unknown; node2_policy: unknown }[];
+        }>(name, 'describegraph');
+        const announced = g.nodes.filter((n) => n.features && Object.keys(n.features).length > 0).length;
+        return (
+          g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges &&
+          announced >= NODE_NAMES.length
         );
-        return g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges;
       },
       { timeoutMs, intervalMs: 500 },
     );
