@@ -11,6 +11,7 @@ import { connectLnd, type LndClients } from './backends/lnd/grpc.js';
 import { describeProblems, preflight, type PreflightResult } from './backends/lnd/preflight.js';
 import { ConfigError, parseSidecarConfig, sidecarHelp, type SidecarConfig } from './ops/config.js';
 import { createLogger, type Logger } from './ops/log.js';
+import { createPromMetrics, serveMetrics } from './ops/metrics.js';
 
 const EXIT_CONFIG = 2;
 const EXIT_PREFLIGHT = 3;
@@ -94,11 +95,13 @@ async function main(): Promise<number> {
   });
   backend.onInterceptorConnected(() => log.info('interceptor connected'));
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  const metrics = createPromMetrics({ defaultMetrics: true });
   const engine = await HoldEngine.open({
     dbPath: join(cfg.dataDir, 'holds.sqlite'),
     backend,
     config: cfg.engine,
     logger: log,
+    metrics,
     // The engine stopped answering (store failure): exit so a supervisor restarts us. Safe, because
     // LND requires the interceptor and holds every pending HTLC until we reconnect.
     onFatal: (why) => {
@@ -107,7 +110,13 @@ async function main(): Promise<number> {
     },
   });
   await engine.start();
-  log.info('sidecar running', { dataDir: cfg.dataDir });
+  const metricsServer = cfg.metricsListen
+    ? await serveMetrics(metrics.registry, cfg.metricsListen.port, cfg.metricsListen.host)
+    : undefined;
+  log.info('sidecar running', {
+    dataDir: cfg.dataDir,
+    metrics: cfg.metricsListen ? `${cfg.metricsListen.host}:${cfg.metricsListen.port}` : 'off',
+  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -120,6 +129,7 @@ async function main(): Promise<number> {
         .catch((e: unknown) => log.error('engine stop failed', { error: (e as Error).message }))
         .finally(() => {
           clients.close();
+          metricsServer?.close();
           resolve(0);
         });
     };

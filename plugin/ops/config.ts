@@ -14,6 +14,8 @@ export interface SidecarConfig {
   dataDir: string;
   logLevel: LogLevel;
   logJson: boolean;
+  /** host:port for Prometheus `GET /metrics`; undefined = off. */
+  metricsListen: { host: string; port: number } | undefined;
   types: {
     holdHtlc: bigint;
     asyncHold: bigint;
@@ -58,6 +60,10 @@ export const SIDECAR_FLAGS: Record<string, FlagSpec> = {
   'data-dir': { kind: 'string', help: 'directory for the hold database and the release key (required)' },
   'log-level': { kind: 'level', default: 'info', help: 'debug, info, warn or error (to stderr)' },
   'log-json': { kind: 'bool', default: 'true', help: 'JSON log lines (false: plain text)' },
+  'metrics-listen': {
+    kind: 'string',
+    help: 'serve Prometheus metrics at http://<host:port>/metrics (e.g. 127.0.0.1:9109); off when unset',
+  },
   'hold-htlc-type': { kind: 'uint', default: '75537', help: 'update_add_htlc TLV type of hold_htlc' },
   'async-hold-type': { kind: 'uint', default: '4280151', help: 'hop payload type of async_hold' },
   'trampoline-request-type': {
@@ -165,6 +171,10 @@ export function parseSidecarConfig(argv: string[], env: NodeJS.ProcessEnv): Side
   if (!['debug', 'info', 'warn', 'error'].includes(level))
     problems.push(`--log-level: "${level}" is not debug, info, warn or error`);
   const json = str('log-json');
+  const metricsRaw = str('metrics-listen');
+  const metricsMatch = /^(.+):(\d{1,5})$/.exec(metricsRaw);
+  if (metricsRaw && (!metricsMatch || Number(metricsMatch[2]) > 65535))
+    problems.push(`--metrics-listen: "${metricsRaw}" is not host:port`);
   if (!['true', 'false'].includes(json)) problems.push(`--log-json: "${json}" is not true or false`);
   const variants = str('held-htlc-variants')
     .split(',')
@@ -234,6 +244,10 @@ export function parseSidecarConfig(argv: string[], env: NodeJS.ProcessEnv): Side
     dataDir: str('data-dir', true),
     logLevel: level as LogLevel,
     logJson: json !== 'false',
+    metricsListen:
+      metricsRaw && metricsMatch
+        ? { host: metricsMatch[1]!.replace(/^\[|\]$/g, ''), port: Number(metricsMatch[2]) }
+        : undefined,
     types: t,
     heldHtlcVariants: variants as ('odd' | 'even')[],
     engine,

@@ -39,3 +39,19 @@ test('every problem is reported at once', () => {
 test('unknown flags are refused', () => {
   assert.throws(() => parseSidecarConfig([...base, '--bogus', '1'], {}), ConfigError);
 });
+
+test('metrics endpoint: off by default, host:port parsed, a bad value reported', () => {
+  assert.equal(parseSidecarConfig(base, {}).metricsListen, undefined);
+  assert.deepEqual(parseSidecarConfig([...base, '--metrics-listen', '127.0.0.1:9109'], {}).metricsListen, {
+    host: '127.0.0.1',
+    port: 9109,
+  });
+  assert.deepEqual(parseSidecarConfig([...base, '--metrics-listen', '[::1]:9109'], {}).metricsListen, {
+    host: '::1',
+    port: 9109,
+  });
+  assert.throws(
+    () => parseSidecarConfig([...base, '--metrics-listen', 'nowhere'], {}),
+    (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.startsWith('--metrics-listen')),
+  );
+});
