@@ -411,6 +411,8 @@ export interface HeldHtlcAvailableArgs {
   sessionKey?: Uint8Array;
   prefixSessionKey?: Uint8Array;
   replyPathSessionKey?: Uint8Array;
+  /** Which number the message carries: the odd alias (default; CLN and LND hosts) or the even type (LDK). */
+  variant?: HeldHtlcVariant;
   ec?: Ec;
 }
 
@@ -474,27 +476,60 @@ function replyPathFor(args: HeldHtlcAvailableArgs): BlindedPath {
 }
 
 /**
- * held_htlc_available (under both its even and odd number) to the recipient over one of its message
- * paths, with a fresh reply path to us carrying `replyPathId`.
+ * How an async-payment message is numbered: only the odd alias, or only the even type. Never both
+ * in one message: CLN and LND drop an onion message with an unknown even TLV before any plugin sees
+ * it, and LND 0.21 also drops one with more than one final-hop record >= 64.
  */
-export function buildHeldHtlcAvailable(args: HeldHtlcAvailableArgs): BuiltAsyncMessage {
-  const types = args.types ?? DEFAULT_ASYNC_MESSAGE_TYPES;
-  const replyPath = replyPathFor(args);
+export type HeldHtlcVariant = 'odd' | 'even';
+/** release_held_htlc comes in the same two encodings. */
+export type ReleaseHeldHtlcVariant = HeldHtlcVariant;
+
+export const DEFAULT_HELD_HTLC_VARIANTS: readonly HeldHtlcVariant[] = Object.freeze(['odd', 'even']);
+export const DEFAULT_RELEASE_HELD_HTLC_VARIANTS: readonly ReleaseHeldHtlcVariant[] = Object.freeze([
+  'odd',
+  'even',
+]);
+
+// Variants often come from config or JSON, so a bad one is a typed error, not a silent default.
+function checkVariant(v: unknown, what: string): asserts v is HeldHtlcVariant {
+  if (v !== 'odd' && v !== 'even')
+    throw codecError('invalid', `${what} variant ${String(v)}: expected odd or even`);
+}
+
+function checkVariants(
+  variants: readonly unknown[],
+  sessionKeys: readonly Uint8Array[] | undefined,
+  what: string,
+): void {
+  for (const v of variants) checkVariant(v, what);
+  if (sessionKeys && sessionKeys.length !== variants.length)
+    throw codecError('invalid', `${what} variants: need one session key per variant`);
+}
+
+function heldHtlcMessage(
+  dest: BlindedPath,
+  replyPath: BlindedPath,
+  variant: HeldHtlcVariant,
+  args: Omit<HeldHtlcAvailableArgs, 'messagePath' | 'replyPathId' | 'variant'>,
+): BuiltAsyncMessage {
   const empty = new Uint8Array(0);
-  const out = build(
-    asPath(args.messagePath),
-    { replyPath, heldHtlcAvailable: empty, heldHtlcAvailableOdd: empty },
-    { ...args, types },
-  );
+  const payload: OnionMessagePayload =
+    variant === 'odd' ? { replyPath, heldHtlcAvailableOdd: empty } : { replyPath, heldHtlcAvailable: empty };
+  const out = build(dest, payload, { ...args, types: args.types ?? DEFAULT_ASYNC_MESSAGE_TYPES });
   return { ...out, replyPath };
 }
 
-/** How held_htlc_available is numbered in one message: only the odd alias, or only the even type. */
-export type HeldHtlcVariant = 'odd' | 'even';
+/**
+ * held_htlc_available, under exactly one number (`variant`, default odd), to the recipient over one
+ * of its message paths, with a fresh reply path to us carrying `replyPathId`.
+ */
+export function buildHeldHtlcAvailable(args: HeldHtlcAvailableArgs): BuiltAsyncMessage {
+  const variant = args.variant ?? 'odd';
+  checkVariant(variant, 'held_htlc_available');
+  return heldHtlcMessage(asPath(args.messagePath), replyPathFor(args), variant, args);
+}
 
-export const DEFAULT_HELD_HTLC_VARIANTS: readonly HeldHtlcVariant[] = Object.freeze(['odd', 'even']);
-
-export interface HeldHtlcVariantsArgs extends Omit<HeldHtlcAvailableArgs, 'sessionKey'> {
+export interface HeldHtlcVariantsArgs extends Omit<HeldHtlcAvailableArgs, 'sessionKey' | 'variant'> {
   /** One message per entry, in this order; default odd then even. */
   variants?: readonly HeldHtlcVariant[];
   /** Sphinx session keys, one per variant (random when absent; tests inject them). */
@@ -508,29 +543,18 @@ export interface HeldHtlcVariantMessage extends BuiltAsyncMessage {
 }
 
 /**
- * held_htlc_available once per encoding variant, each its own onion message: CLN and LND drop an
- * onion message with an unknown even TLV before any plugin sees it, so a recipient behind them
- * gets only the odd alias, and LDK, which knows only the even type, only the even one. All
- * variants carry the same fresh reply path (path_id `replyPathId`), built once.
+ * held_htlc_available once per encoding variant, each its own onion message: a recipient behind
+ * CLN or LND gets only the odd alias, and LDK, which knows only the even type, only the even one.
+ * All variants carry the same fresh reply path (path_id `replyPathId`), built once.
  */
 export function buildHeldHtlcAvailableVariants(args: HeldHtlcVariantsArgs): HeldHtlcVariantMessage[] {
   const variants = args.variants ?? DEFAULT_HELD_HTLC_VARIANTS;
-  for (const v of variants)
-    if (v !== 'odd' && v !== 'even')
-      throw codecError('invalid', `held_htlc_available variant ${String(v)}: expected odd or even`);
-  if (args.sessionKeys && args.sessionKeys.length !== variants.length)
-    throw codecError('invalid', 'held_htlc_available variants: need one session key per variant');
-  const types = args.types ?? DEFAULT_ASYNC_MESSAGE_TYPES;
+  checkVariants(variants, args.sessionKeys, 'held_htlc_available');
   const dest = asPath(args.messagePath);
   const replyPath = replyPathFor(args);
-  const empty = new Uint8Array(0);
   return variants.map((variant, i) => {
-    const payload: OnionMessagePayload =
-      variant === 'odd'
-        ? { replyPath, heldHtlcAvailableOdd: empty }
-        : { replyPath, heldHtlcAvailable: empty };
     const sessionKey = args.sessionKeys?.[i];
-    const out = build(dest, payload, sessionKey ? { ...args, types, sessionKey } : { ...args, types });
+    const out = heldHtlcMessage(dest, replyPath, variant, sessionKey ? { ...args, sessionKey } : args);
     return { ...out, variant, replyPath };
   });
 }
@@ -546,11 +570,55 @@ export interface ReleaseHeldHtlcArgs {
   introNodeId?: Uint8Array;
   sessionKey?: Uint8Array;
   prefixSessionKey?: Uint8Array;
+  /** Which number the message carries: the odd alias (default; CLN and LND hosts) or the even type (LDK). */
+  variant?: ReleaseHeldHtlcVariant;
   ec?: Ec;
 }
 
-/** release_held_htlc (under both numbers) back over the reply path (the recipient agent's answer). */
-export function buildReleaseHeldHtlc(args: ReleaseHeldHtlcArgs): OutgoingOnionMessage {
+function releaseMessage(
+  dest: BlindedPath,
+  variant: ReleaseHeldHtlcVariant,
+  args: Omit<ReleaseHeldHtlcArgs, 'replyPath' | 'variant'>,
+): OutgoingOnionMessage {
   const empty = new Uint8Array(0);
-  return build(asPath(args.replyPath), { releaseHeldHtlc: empty, releaseHeldHtlcOdd: empty }, args);
+  const payload: OnionMessagePayload =
+    variant === 'odd' ? { releaseHeldHtlcOdd: empty } : { releaseHeldHtlc: empty };
+  return build(dest, payload, args);
+}
+
+/**
+ * release_held_htlc, under exactly one number (`variant`, default odd), back over the reply path
+ * (the recipient agent's answer).
+ */
+export function buildReleaseHeldHtlc(args: ReleaseHeldHtlcArgs): OutgoingOnionMessage {
+  const variant = args.variant ?? 'odd';
+  checkVariant(variant, 'release_held_htlc');
+  return releaseMessage(asPath(args.replyPath), variant, args);
+}
+
+export interface ReleaseHeldHtlcVariantsArgs extends Omit<ReleaseHeldHtlcArgs, 'sessionKey' | 'variant'> {
+  /** One message per entry, in this order; default odd then even. */
+  variants?: readonly ReleaseHeldHtlcVariant[];
+  /** Sphinx session keys, one per variant (random when absent; tests inject them). */
+  sessionKeys?: readonly Uint8Array[];
+}
+
+export interface ReleaseHeldHtlcVariantMessage extends OutgoingOnionMessage {
+  variant: ReleaseHeldHtlcVariant;
+}
+
+/**
+ * release_held_htlc once per encoding variant, each its own onion message over the same reply path:
+ * the odd alias for an LSP on CLN or LND, the even type for one on LDK.
+ */
+export function buildReleaseHeldHtlcVariants(
+  args: ReleaseHeldHtlcVariantsArgs,
+): ReleaseHeldHtlcVariantMessage[] {
+  const variants = args.variants ?? DEFAULT_RELEASE_HELD_HTLC_VARIANTS;
+  checkVariants(variants, args.sessionKeys, 'release_held_htlc');
+  const dest = asPath(args.replyPath);
+  return variants.map((variant, i) => {
+    const sessionKey = args.sessionKeys?.[i];
+    return { ...releaseMessage(dest, variant, sessionKey ? { ...args, sessionKey } : args), variant };
+  });
 }

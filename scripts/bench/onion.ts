@@ -1,6 +1,7 @@
 // Onion benchmarks: ECDH per second for each EC implementation, and onion messages built and
-// peeled per second (held_htlc_available out over a 2-hop path, release back). Time-bounded;
-// prints nothing (the bench runner prints the numbers).
+// peeled per second (held_htlc_available out over a 2-hop path, release back; one odd-numbered
+// message each way, as a CLN or LND host gets them). Time-bounded; prints nothing (the bench
+// runner prints the numbers).
 import { type Ec, allEcs, ecdhFromPrivateKey } from '../../plugin/protocol/ec.js';
 import {
   buildHeldHtlcAvailable,
@@ -47,13 +48,14 @@ async function roundTrip(ec: Ec, n: ReturnType<typeof nodes>): Promise<void> {
     replyPathId: key(0xaa),
     ourNodeId: n.lId,
     via: [n.pId],
+    variant: 'odd',
     ec,
   });
   const atP = await peelOnionMessage(held.wireMessage, n.ecdhP, { ec });
   if (atP.kind !== 'forward') throw new Error('bench: expected a forward at P');
   const atR = await peelOnionMessage(atP.wireMessage, n.ecdhR, { ec });
   if (atR.kind !== 'receive' || !atR.replyPath) throw new Error('bench: expected a receive at R');
-  const rel = buildReleaseHeldHtlc({ replyPath: atR.replyPath, ec });
+  const rel = buildReleaseHeldHtlc({ replyPath: atR.replyPath, variant: 'odd', ec });
   const back = await peelOnionMessage(rel.wireMessage, n.ecdhL, { ec });
   if (back.kind !== 'receive' || !back.releaseHeldHtlc) throw new Error('bench: release not received');
 }

@@ -15,6 +15,7 @@ import {
   buildHeldHtlcAvailableVariants,
   buildOnionMessage,
   buildReleaseHeldHtlc,
+  buildReleaseHeldHtlcVariants,
   buildReleasePath,
   decodeOnionMessage,
   decodeOnionMessagePayload,
@@ -189,7 +190,10 @@ for (const ec of allEcs()) {
       assert.equal(atR.heldHtlcAvailable, true, 'R sees held_htlc_available');
       assert.equal(atR.releaseHeldHtlc, false, 'no release at R');
       assert.equal(hex(atR.pathId!), hex(key(0x99)), 'R sees its own path_id');
-      assert.ok(atR.payload.heldHtlcAvailable && atR.payload.heldHtlcAvailableOdd, 'both 72 and 73 present');
+      assert.ok(
+        atR.payload.heldHtlcAvailableOdd && !atR.payload.heldHtlcAvailable,
+        'odd by default: only 73',
+      );
       assert.ok(atR.replyPath, 'reply path present');
 
       // R answers directly to L (L is the intro node of the reply path).
@@ -199,7 +203,7 @@ for (const ec of allEcs()) {
       assert.equal(back.kind, 'receive', 'L receives the release');
       if (back.kind !== 'receive') return;
       assert.equal(back.releaseHeldHtlc, true, 'release_held_htlc seen');
-      assert.ok(back.payload.releaseHeldHtlc && back.payload.releaseHeldHtlcOdd, 'both 74 and 75 present');
+      assert.ok(back.payload.releaseHeldHtlcOdd && !back.payload.releaseHeldHtlc, 'odd by default: only 75');
       assert.equal(hex(back.pathId!), hex(pathId), 'L gets its reply path_id back');
     });
 
@@ -242,11 +246,193 @@ for (const ec of allEcs()) {
         releaseHeldHtlc: 92n,
         releaseHeldHtlcOdd: 93n,
       };
-      const rel = buildReleaseHeldHtlc({ replyPath: buildReleasePath(lId, pathId, { ec }), types, ec });
-      const got = await peelOnionMessage(rel.wireMessage, ecdhFromPrivateKey(L, ec), { ec, types });
+      const replyPath = buildReleasePath(lId, pathId, { ec });
+      const ecdhL = ecdhFromPrivateKey(L, ec);
+      const odd = buildReleaseHeldHtlc({ replyPath, types, ec });
+      const got = await peelOnionMessage(odd.wireMessage, ecdhL, { ec, types });
       assert.equal(got.kind === 'receive' && got.releaseHeldHtlc, true, 'custom numbers understood');
+      assert.ok(got.kind === 'receive' && got.payload.releaseHeldHtlcOdd, 'odd: 93');
+      // Under the defaults 93 is an unknown odd type: accepted, but it is no release.
+      const plain = await peelOnionMessage(odd.wireMessage, ecdhL, { ec });
+      assert.equal(plain.kind === 'receive' && plain.releaseHeldHtlc, false, '93 is not 75');
+      const even = buildReleaseHeldHtlc({ replyPath, types, variant: 'even', ec });
+      const gotEven = await peelOnionMessage(even.wireMessage, ecdhL, { ec, types });
+      assert.ok(gotEven.kind === 'receive' && gotEven.payload.releaseHeldHtlc, 'even: 92');
       // Under the defaults, 92 is an unknown even type: the message is rejected, as a peer would.
-      await assert.rejects(peelOnionMessage(rel.wireMessage, ecdhFromPrivateKey(L, ec), { ec }), CodecError);
+      await assert.rejects(peelOnionMessage(even.wireMessage, ecdhL, { ec }), CodecError);
+    });
+
+    it('the even variant carries only 72 out and only 74 back', async () => {
+      const held = buildHeldHtlcAvailable({
+        messagePath: buildReleasePath(rId, key(0x99), { ec }),
+        replyPathId: pathId,
+        ourNodeId: lId,
+        variant: 'even',
+        ec,
+      });
+      const atR = await peelOnionMessage(held.wireMessage, ecdhFromPrivateKey(R, ec), { ec });
+      assert.ok(atR.kind === 'receive' && atR.heldHtlcAvailable, 'R sees held_htlc_available');
+      assert.ok(atR.payload.heldHtlcAvailable && !atR.payload.heldHtlcAvailableOdd, 'only 72');
+      const rel = buildReleaseHeldHtlc({ replyPath: atR.replyPath!, variant: 'even', ec });
+      const back = await peelOnionMessage(rel.wireMessage, ecdhFromPrivateKey(L, ec), { ec });
+      assert.ok(back.kind === 'receive' && back.releaseHeldHtlc, 'release_held_htlc seen');
+      assert.ok(back.payload.releaseHeldHtlc && !back.payload.releaseHeldHtlcOdd, 'only 74');
+      assert.equal(hex(back.pathId!), hex(pathId), 'L gets its reply path_id back');
+    });
+
+    it('never puts both numbers (or two records >= 64) in one message', async () => {
+      // CLN and LND drop a message with an unknown even TLV; LND 0.21 one with two final records >= 64.
+      const messagePath = buildReleasePath(rId, key(0x99), { ec });
+      const replyPath = buildReleasePath(lId, pathId, { ec });
+      const heldArgs = { messagePath, replyPathId: pathId, ourNodeId: lId, ec };
+      const built: [string, Uint8Array, Uint8Array][] = [
+        ['held default', buildHeldHtlcAvailable(heldArgs).wireMessage, R],
+        ['held odd', buildHeldHtlcAvailable({ ...heldArgs, variant: 'odd' }).wireMessage, R],
+        ['held even', buildHeldHtlcAvailable({ ...heldArgs, variant: 'even' }).wireMessage, R],
+        ...buildHeldHtlcAvailableVariants(heldArgs).map((m): [string, Uint8Array, Uint8Array] => [
+          `held variants ${m.variant}`,
+          m.wireMessage,
+          R,
+        ]),
+        ['release default', buildReleaseHeldHtlc({ replyPath, ec }).wireMessage, L],
+        ['release odd', buildReleaseHeldHtlc({ replyPath, variant: 'odd', ec }).wireMessage, L],
+        ['release even', buildReleaseHeldHtlc({ replyPath, variant: 'even', ec }).wireMessage, L],
+        ...buildReleaseHeldHtlcVariants({ replyPath, ec }).map((m): [string, Uint8Array, Uint8Array] => [
+          `release variants ${m.variant}`,
+          m.wireMessage,
+          L,
+        ]),
+      ];
+      assert.equal(built.length, 10);
+      for (const [name, wire, priv] of built) {
+        const got = await peelOnionMessage(wire, ecdhFromPrivateKey(priv, ec), { ec });
+        assert.ok(got.kind === 'receive', name);
+        const p = got.payload;
+        const high = [
+          p.invoiceRequest,
+          p.invoice,
+          p.invoiceError,
+          p.staticInvoice,
+          p.heldHtlcAvailable,
+          p.heldHtlcAvailableOdd,
+          p.releaseHeldHtlc,
+          p.releaseHeldHtlcOdd,
+          ...(p.unknown ?? []).filter((r) => r.type >= 64n),
+        ].filter((v) => v !== undefined);
+        assert.equal(high.length, 1, `${name}: exactly one record >= 64`);
+        assert.ok(!(p.heldHtlcAvailable && p.heldHtlcAvailableOdd), `${name}: not both 72 and 73`);
+        assert.ok(!(p.releaseHeldHtlc && p.releaseHeldHtlcOdd), `${name}: not both 74 and 75`);
+      }
+    });
+
+    it('rejects an unknown single variant with CodecError', () => {
+      const bad = 'both' as unknown as 'odd';
+      assert.throws(
+        () =>
+          buildHeldHtlcAvailable({
+            messagePath: buildReleasePath(rId, key(0x99), { ec }),
+            replyPathId: pathId,
+            ourNodeId: lId,
+            variant: bad,
+            ec,
+          }),
+        { code: 'invalid', message: /held_htlc_available variant both/ },
+      );
+      assert.throws(
+        () => buildReleaseHeldHtlc({ replyPath: buildReleasePath(lId, pathId, { ec }), variant: bad, ec }),
+        { code: 'invalid', message: /release_held_htlc variant both/ },
+      );
+    });
+
+    describe('release_held_htlc per encoding variant', () => {
+      const replyPath = (): Uint8Array => buildReleasePath(lId, pathId, { ec });
+
+      it('builds odd then even by default, each its own message with one number', async () => {
+        const msgs = buildReleaseHeldHtlcVariants({ replyPath: replyPath(), ec });
+        assert.deepEqual(
+          msgs.map((m) => m.variant),
+          ['odd', 'even'],
+        );
+        assert.notEqual(hex(msgs[0]!.packet), hex(msgs[1]!.packet), 'separate packets');
+        const [odd, even] = [
+          await peelOnionMessage(msgs[0]!.wireMessage, ecdhFromPrivateKey(L, ec), { ec }),
+          await peelOnionMessage(msgs[1]!.wireMessage, ecdhFromPrivateKey(L, ec), { ec }),
+        ];
+        assert.ok(odd.kind === 'receive' && even.kind === 'receive');
+        assert.ok(odd.payload.releaseHeldHtlcOdd && !odd.payload.releaseHeldHtlc, 'odd: only 75');
+        assert.ok(even.payload.releaseHeldHtlc && !even.payload.releaseHeldHtlcOdd, 'even: only 74');
+        assert.equal(odd.releaseHeldHtlc && even.releaseHeldHtlc, true);
+        assert.equal(hex(odd.pathId!), hex(pathId));
+        assert.equal(hex(even.pathId!), hex(pathId));
+      });
+
+      it('builds only the configured variants, in order, via the given hops', async () => {
+        const [m, ...rest] = buildReleaseHeldHtlcVariants({
+          replyPath: replyPath(),
+          via: [pId],
+          variants: ['even'],
+          ec,
+        });
+        assert.equal(rest.length, 0);
+        assert.equal(m!.variant, 'even');
+        assert.equal(hex(m!.firstNodeId), hex(pId), 'first hop is P');
+        const atP = await peelOnionMessage(m!.wireMessage, ecdhFromPrivateKey(P, ec), { ec });
+        assert.ok(atP.kind === 'forward');
+        const atL = await peelOnionMessage(atP.wireMessage, ecdhFromPrivateKey(L, ec), { ec });
+        assert.ok(atL.kind === 'receive' && atL.payload.releaseHeldHtlc && !atL.payload.releaseHeldHtlcOdd);
+        assert.deepEqual(
+          buildReleaseHeldHtlcVariants({ replyPath: replyPath(), variants: ['even', 'odd'], ec }).map(
+            (x) => x.variant,
+          ),
+          ['even', 'odd'],
+        );
+        assert.deepEqual(buildReleaseHeldHtlcVariants({ replyPath: replyPath(), variants: [], ec }), []);
+      });
+
+      it('is byte for byte the single-variant builder with the same keys', () => {
+        const path = replyPath();
+        const sessionKeys = [key(0x31), key(0x32)];
+        const msgs = buildReleaseHeldHtlcVariants({
+          replyPath: path,
+          via: [pId],
+          prefixSessionKey: key(0x41),
+          sessionKeys,
+          ec,
+        });
+        const single = (['odd', 'even'] as const).map((variant, i) =>
+          buildReleaseHeldHtlc({
+            replyPath: path,
+            via: [pId],
+            prefixSessionKey: key(0x41),
+            sessionKey: sessionKeys[i]!,
+            variant,
+            ec,
+          }),
+        );
+        assert.deepEqual(
+          msgs.map((m) => hex(m.wireMessage)),
+          single.map((m) => hex(m.wireMessage)),
+        );
+      });
+
+      it('rejects an unknown variant and a wrong number of session keys with CodecError', () => {
+        assert.throws(
+          () =>
+            buildReleaseHeldHtlcVariants({
+              replyPath: replyPath(),
+              variants: ['odd', 'both' as unknown as 'odd'],
+              ec,
+            }),
+          { code: 'invalid', message: /release_held_htlc variant both/ },
+        );
+        assert.throws(
+          () => buildReleaseHeldHtlcVariants({ replyPath: replyPath(), sessionKeys: [key(1)], ec }),
+          {
+            code: 'invalid',
+            message: /session key/,
+          },
+        );
+      });
     });
 
     describe('held_htlc_available per encoding variant', () => {
