@@ -12,7 +12,7 @@ import { type BlindedPath, introNodeId } from '../protocol/blinded-path.js';
 import {
   type AsyncMessageTypes,
   DEFAULT_ASYNC_MESSAGE_TYPES,
-  buildOnionMessage,
+  buildReleaseHeldHtlcVariants,
 } from '../protocol/onion-message.js';
 import {
   connectLnd,
@@ -151,17 +151,13 @@ export class LndRecipientAgent {
     const via = (await this.isPeer(intro)) ? [] : (this.opts.via ?? []);
     if (via.length === 0 && !(await this.isPeer(intro)))
       throw lndError('rpc', `reply path intro ${hex(intro)} is not our peer and no --via node is set`);
-    const empty = new Uint8Array(0);
-    for (const v of this.opts.releaseVariants ?? ['odd']) {
-      const payload = v === 'odd' ? { releaseHeldHtlcOdd: empty } : { releaseHeldHtlc: empty };
-      const msg = buildOnionMessage({
-        destination: replyPath,
-        via,
-        payload,
-        types: this.opts.types ?? DEFAULT_ASYNC_MESSAGE_TYPES,
-      });
-      await transport.send(msg);
-    }
+    const messages = buildReleaseHeldHtlcVariants({
+      replyPath,
+      via,
+      variants: this.opts.releaseVariants ?? ['odd'],
+      types: this.opts.types ?? DEFAULT_ASYNC_MESSAGE_TYPES,
+    });
+    for (const msg of messages) await transport.send(msg);
     this.opts.log.info('release_held_htlc sent', { intro: hex(intro), via: via.map(hex) });
   }
 

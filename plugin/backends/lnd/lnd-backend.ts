@@ -17,8 +17,7 @@ import { CodecError } from '../../protocol/errors.js';
 import {
   type AsyncMessageTypes,
   DEFAULT_ASYNC_MESSAGE_TYPES,
-  buildOnionMessage,
-  buildReleasePath,
+  buildHeldHtlcAvailableVariants,
 } from '../../protocol/onion-message.js';
 import { BlockEpochs } from './blocks.js';
 import { lndError } from './errors.js';
@@ -180,14 +179,17 @@ export class LndBackend implements Backend {
     if (!intro)
       throw lndError('rpc', 'message path names its intro node by channel id; not supported on LND yet');
     await this.ensurePeer(intro);
-    const replyPath = decodeBlindedPath(buildReleasePath(this.ourNodeId, notice.replyPathId));
-    const empty = new Uint8Array(0);
+    // One message per encoding (see buildHeldHtlcAvailableVariants), all with one reply path.
+    const messages = buildHeldHtlcAvailableVariants({
+      messagePath: dest,
+      replyPathId: notice.replyPathId,
+      ourNodeId: this.ourNodeId,
+      variants: this.variants,
+      types: this.msgTypes,
+    });
     let sent = 0;
     let lastError: Error | undefined;
-    for (const v of this.variants) {
-      const payload =
-        v === 'odd' ? { replyPath, heldHtlcAvailableOdd: empty } : { replyPath, heldHtlcAvailable: empty };
-      const msg = buildOnionMessage({ destination: dest, payload, types: this.msgTypes });
+    for (const msg of messages) {
       try {
         await this.transport.send(msg);
         sent++;
