@@ -2,16 +2,14 @@
 // empty BlockEpoch request makes LND send the current tip first, so a reconnect never misses a height.
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { Logger } from '../../ops/log.js';
-import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
+import { ReconnectLoop, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import type { GrpcError, LndClients } from './grpc.js';
-import { serverStream } from './grpc.js';
+import { cancelStream, serverStream } from './grpc.js';
 import type { BlockEpoch } from './messages.js';
 
 export class BlockEpochs {
   private stream: ClientReadableStream<unknown> | undefined;
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly backoff: Backoff;
+  private readonly loop: ReconnectLoop;
   private best = 0;
 
   constructor(
@@ -20,7 +18,7 @@ export class BlockEpochs {
     private readonly log: Logger,
     backoff: BackoffOptions = DEFAULT_BACKOFF,
   ) {
-    this.backoff = new Backoff(backoff);
+    this.loop = new ReconnectLoop(() => this.open(), backoff);
   }
 
   get height(): number {
@@ -28,38 +26,30 @@ export class BlockEpochs {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.open();
+    this.loop.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.loop.stop();
     const s = this.stream;
     this.stream = undefined;
-    if (s) {
-      s.removeAllListeners('data');
-      s.on('error', () => {});
-      s.cancel();
-    }
+    if (s) cancelStream(s);
   }
 
   private open(): void {
-    if (this.stopped) return;
+    if (this.loop.stopped) return;
     let s: ClientReadableStream<unknown>;
     try {
       s = serverStream(this.clients.chain, 'RegisterBlockEpochNtfn', {});
     } catch (e) {
       this.log.error('cannot open block epoch stream', { error: (e as Error).message });
-      this.retry();
+      this.loop.retry();
       return;
     }
     this.stream = s;
     s.on('data', (raw: unknown) => {
       const ep = raw as BlockEpoch;
-      this.backoff.reset();
+      this.loop.healthy();
       // Reorgs may report a lower height; the engine only cares about the newest tip it is told.
       this.best = ep.height;
       this.onBlock(ep.height);
@@ -67,19 +57,11 @@ export class BlockEpochs {
     const ended = (err?: GrpcError): void => {
       if (this.stream !== s) return;
       this.stream = undefined;
-      if (this.stopped) return;
+      if (this.loop.stopped) return;
       this.log.warn('block epoch stream ended; reconnecting', { error: err?.details ?? err?.message });
-      this.retry();
+      this.loop.retry();
     };
     s.on('error', (e: GrpcError) => ended(e));
     s.on('end', () => ended());
-  }
-
-  private retry(): void {
-    if (this.stopped || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.open();
-    }, this.backoff.next());
   }
 }

@@ -180,6 +180,15 @@ export function serverStream(
   return fn.call(client, req);
 }
 
+/** Cancel a stream we are done with: no more data delivered, its cancellation error swallowed. */
+export function cancelStream(
+  s: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
+): void {
+  s.removeAllListeners('data');
+  s.on('error', () => {});
+  s.cancel();
+}
+
 /** Open a bidirectional stream by method name. */
 export function duplexStream(client: grpc.Client, method: string): grpc.ClientDuplexStream<unknown, unknown> {
   const fn = (client as unknown as Record<string, () => grpc.ClientDuplexStream<unknown, unknown>>)[method];

@@ -6,10 +6,10 @@
 // and the replay is answered instead (the engine returns its stored verdict for a known key).
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../ops/log.js';
-import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
+import { ReconnectLoop, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import { circuitKeyString } from './htlc-map.js';
 import type { LndClients, GrpcError } from './grpc.js';
-import { duplexStream } from './grpc.js';
+import { cancelStream, duplexStream } from './grpc.js';
 import type { ForwardHtlcInterceptRequest, ForwardHtlcInterceptResponse } from './messages.js';
 
 /** Identifies one offer on one stream; answers carry it back so stale ones can be dropped. */
@@ -25,9 +25,7 @@ export class HtlcInterceptorStream {
   private generation = 0;
   /** Keys offered on the current stream and not yet answered. */
   private offered = new Set<string>();
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly backoff: Backoff;
+  private readonly loop: ReconnectLoop;
   private connectedListeners: (() => void)[] = [];
 
   constructor(
@@ -36,19 +34,15 @@ export class HtlcInterceptorStream {
     private readonly log: Logger,
     backoff: BackoffOptions = DEFAULT_BACKOFF,
   ) {
-    this.backoff = new Backoff(backoff);
+    this.loop = new ReconnectLoop(() => this.open(), backoff);
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.open();
+    this.loop.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.loop.stop();
     this.close();
   }
 
@@ -83,7 +77,7 @@ export class HtlcInterceptorStream {
   }
 
   private open(): void {
-    if (this.stopped) return;
+    if (this.loop.stopped) return;
     const gen = ++this.generation;
     this.offered = new Set();
     let s: ClientDuplexStream<unknown, unknown>;
@@ -91,7 +85,7 @@ export class HtlcInterceptorStream {
       s = duplexStream(this.clients.router, 'HtlcInterceptor');
     } catch (e) {
       this.log.error('cannot open HtlcInterceptor', { error: (e as Error).message });
-      this.scheduleReconnect();
+      this.loop.retry();
       return;
     }
     this.stream = s;
@@ -99,7 +93,7 @@ export class HtlcInterceptorStream {
     // LND registers the interceptor when the stream opens; it has no "ready" message. A stream that
     // survives a few seconds is healthy, so the backoff resets then.
     const healthy = setTimeout(() => {
-      if (this.generation === gen) this.backoff.reset();
+      if (this.generation === gen) this.loop.healthy();
     }, 5_000);
     healthy.unref();
     for (const fn of this.connectedListeners) fn();
@@ -125,14 +119,14 @@ export class HtlcInterceptorStream {
       if (this.generation !== gen || this.stream !== s) return;
       this.stream = undefined;
       this.offered = new Set();
-      if (this.stopped) return;
+      if (this.loop.stopped) return;
       this.log.warn('htlc interceptor stream ended; reconnecting', {
         stream: gen,
         why,
         code: err?.code,
         error: err?.details ?? err?.message,
       });
-      this.scheduleReconnect();
+      this.loop.retry();
     };
     s.on('error', (e: GrpcError) => ended('error', e));
     s.on('end', () => ended('end'));
@@ -143,19 +137,6 @@ export class HtlcInterceptorStream {
     const s = this.stream;
     this.stream = undefined;
     this.offered = new Set();
-    if (s) {
-      s.removeAllListeners('data');
-      s.on('error', () => {});
-      s.cancel();
-    }
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stopped || this.timer) return;
-    const d = this.backoff.next();
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.open();
-    }, d);
+    if (s) cancelStream(s);
   }
 }

@@ -22,11 +22,11 @@ import {
   peelOnionMessage,
 } from '../../protocol/onion-message.js';
 import { unblindWithSecret } from '../../protocol/route-blinding.js';
-import { Backoff, DEFAULT_BACKOFF } from './backoff.js';
+import { ReconnectLoop } from './backoff.js';
 import { lndError } from './errors.js';
 import { recordMap } from './htlc-map.js';
 import type { GrpcError, LndClients } from './grpc.js';
-import { serverStream, unary } from './grpc.js';
+import { cancelStream, serverStream, unary } from './grpc.js';
 import type { CustomMessage, OnionMessageUpdate } from './messages.js';
 import type { OnionTransport as TransportKind } from './preflight.js';
 
@@ -60,9 +60,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export class LndOnionTransport {
   private stream: ClientReadableStream<unknown> | undefined;
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly backoff = new Backoff(DEFAULT_BACKOFF);
+  private readonly loop = new ReconnectLoop(() => this.open());
   private readonly types: AsyncMessageTypes;
   private readonly customType: number;
 
@@ -77,22 +75,14 @@ export class LndOnionTransport {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.open();
+    this.loop.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.loop.stop();
     const s = this.stream;
     this.stream = undefined;
-    if (s) {
-      s.removeAllListeners('data');
-      s.on('error', () => {});
-      s.cancel();
-    }
+    if (s) cancelStream(s);
   }
 
   /**
@@ -137,19 +127,19 @@ export class LndOnionTransport {
   }
 
   private open(): void {
-    if (this.stopped) return;
+    if (this.loop.stopped) return;
     let s: ClientReadableStream<unknown>;
     const method = this.opts.kind === 'native' ? 'SubscribeOnionMessages' : 'SubscribeCustomMessages';
     try {
       s = serverStream(this.clients.lightning, method, {});
     } catch (e) {
       this.log.error(`cannot open ${method}`, { error: (e as Error).message });
-      this.retry();
+      this.loop.retry();
       return;
     }
     this.stream = s;
     s.on('data', (raw: unknown) => {
-      this.backoff.reset();
+      this.loop.healthy();
       const work =
         this.opts.kind === 'native'
           ? this.handleNative(raw as OnionMessageUpdate)
@@ -160,20 +150,12 @@ export class LndOnionTransport {
     const ended = (err?: GrpcError): void => {
       if (this.stream !== s) return;
       this.stream = undefined;
-      if (this.stopped) return;
+      if (this.loop.stopped) return;
       this.log.warn(`${method} stream ended; reconnecting`, { error: err?.details ?? err?.message });
-      this.retry();
+      this.loop.retry();
     };
     s.on('error', (e: GrpcError) => ended(e));
     s.on('end', () => ended());
-  }
-
-  private retry(): void {
-    if (this.stopped || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.open();
-    }, this.backoff.next());
   }
 
   private async handleNative(u: OnionMessageUpdate): Promise<void> {
