@@ -88,28 +88,7 @@ export async function sendAsyncPayment(
   timeoutMs = 24 * 3600_000,
 ): Promise<AsyncPaymentResult> {
   const { route, firstHopRecords } = await buildAsyncRoute(c, a);
-  let attempt: HtlcAttemptMsg;
-  try {
-    attempt = await unary<HtlcAttemptMsg>(
-      c.router,
-      'SendToRouteV2',
-      {
-        payment_hash: Buffer.from(a.paymentHash),
-        route,
-        skip_temp_err: false,
-        first_hop_custom_records: firstHopRecords,
-      },
-      timeoutMs,
-    );
-  } catch (e) {
-    throw lndError('rpc', `SendToRouteV2 failed: ${(e as GrpcError).details ?? (e as Error).message}`);
-  }
-  return {
-    status: attempt.status,
-    preimage: attempt.preimage.length === 32 ? new Uint8Array(attempt.preimage) : undefined,
-    failureCode: attempt.failure?.code,
-    route: attempt.route,
-  };
+  return sendToRoute(c, a.paymentHash, route, firstHopRecords, timeoutMs);
 }
 
 export interface TrampolinePaymentArgs {
@@ -177,15 +156,28 @@ export async function sendTrampolinePayment(
       },
     ],
   };
+  return sendToRoute(c, a.paymentHash, route, { [outKey(t.holdHtlc)]: Buffer.alloc(0) }, timeoutMs);
+}
+
+/** One SendToRouteV2 attempt with our first-hop records, waited for until it resolves. */
+async function sendToRoute(
+  c: LndClients,
+  paymentHash: Uint8Array,
+  /** A Route as BuildRoute returns it, or one we assembled (fields LND fills in may be absent). */
+  route: object,
+  firstHopRecords: Record<string, Buffer>,
+  timeoutMs: number,
+): Promise<AsyncPaymentResult> {
   let attempt: HtlcAttemptMsg;
   try {
     attempt = await unary<HtlcAttemptMsg>(
       c.router,
       'SendToRouteV2',
       {
-        payment_hash: Buffer.from(a.paymentHash),
+        payment_hash: Buffer.from(paymentHash),
         route,
-        first_hop_custom_records: { [outKey(t.holdHtlc)]: Buffer.alloc(0) },
+        skip_temp_err: false,
+        first_hop_custom_records: firstHopRecords,
       },
       timeoutMs,
     );
