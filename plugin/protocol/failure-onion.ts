@@ -1,6 +1,8 @@
 // BOLT 4 "returning errors": the erring node authenticates its failure_message with `um` and
 // obfuscates it with `ammag`; each earlier hop adds its own `ammag` layer; the origin peels layer by
 // layer until some hop's HMAC matches, which tells it who failed.
+
+import { equalBytes } from '@noble/ciphers/utils.js'; // constant time: HMAC checks leak nothing
 import { Reader, concatBytes, u16 } from './bigsize.js';
 import { codecError } from './errors.js';
 import { generateKey, hmacSha256, xorStream } from './keys.js';
@@ -52,12 +54,4 @@ export function decodeFailureOnion(
     return { hopIndex, failureMessage };
   }
   throw codecError('invalid', `failure onion: no HMAC matched any of ${sharedSecrets.length} hops`);
-}
-
-// Compare without an early exit, so timing does not reveal how much of the HMAC matched.
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
 }

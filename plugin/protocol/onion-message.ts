@@ -1,6 +1,7 @@
 // BOLT 4 onion messages: the `onionmsg_tlv` payload, the `onion_message` wire message (type 513),
 // building a message along a blinded path (with hops in front of the intro node), peeling one
 // layer, and the async-payment helpers the backends and the recipient agent call.
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { Reader, concatBytes, u16 } from './bigsize.js';
 import { type BlindedPath, decodeBlindedPath, encodeBlindedPath, introNodeId } from './blinded-path.js';
 import { type Ec, type Ecdh, activeEc } from './ec.js';
@@ -351,15 +352,12 @@ export async function peelOnionMessage(
   for (let i = 0; ; i++) {
     const r = await peelOnionMessageLayer(msg, ecdh, opts);
     const self =
-      r.kind === 'forward' && opts.ourNodeId && r.nextNodeId && equal(r.nextNodeId, opts.ourNodeId);
+      r.kind === 'forward' && opts.ourNodeId && r.nextNodeId && equalBytes(r.nextNodeId, opts.ourNodeId);
     if (!self) return r;
     if (i >= MAX_SELF_HOPS) throw codecError('invalid', 'onion message: too many hops through ourselves');
     msg = { pathKey: r.nextPathKey, packet: r.packet };
   }
 }
-
-const equal = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
 
 // --- async-payment helpers -----------------------------------------------------------------
 
@@ -435,7 +433,7 @@ function viaList(
   if (prepend && ourNodeId) {
     const introId = introNodeId(dest) ?? intro;
     const introIsUs =
-      list.length === 0 && introId !== undefined && introId !== null && equal(introId, ourNodeId);
+      list.length === 0 && introId !== undefined && introId !== null && equalBytes(introId, ourNodeId);
     if (!introIsUs) list.unshift(ourNodeId);
   }
   return list;

@@ -1,6 +1,8 @@
 // The BOLT 4 sphinx onion packet, generic over the routing-info size (1300 for payment onions;
 // onion messages use 1300 or 32768). Building needs the session key; peeling needs only an ECDH
 // oracle, so a node key can live in-process, in CLN or behind LND's DeriveSharedKey.
+
+import { equalBytes } from '@noble/ciphers/utils.js'; // constant time: HMAC checks leak nothing
 import { Reader, concatBytes, encodeBigSize } from './bigsize.js';
 import { type Ec, type Ecdh, activeEc } from './ec.js';
 import { codecError } from './errors.js';
@@ -114,13 +116,6 @@ export function parseSphinx(packet: Uint8Array): SphinxParts {
     routing: packet.subarray(34, packet.length - HMAC_LEN),
     hmac: packet.subarray(packet.length - HMAC_LEN),
   };
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
 }
 
 /**
