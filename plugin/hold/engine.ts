@@ -2,6 +2,7 @@
 // Invariants: every state change is committed before the verdict it implies reaches the host (one
 // transaction per tick: group commit); a replayed HTLC gets back the verdict already taken, never a
 // second, different one; a hold always ends, by release or by its deadline.
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { nullLogger, type Logger } from '../ops/log.js';
@@ -94,7 +95,6 @@ interface Waiter {
 
 class CrashAbort extends Error {}
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const never = <T>(): Promise<T> => new Promise<T>(() => {});
 
 export class HoldEngine {
@@ -284,7 +284,7 @@ export class HoldEngine {
     const mem = this.byKey.get(h.key);
     const known = mem ?? this.store.byKey(h.key);
     if (known) {
-      if (hex(known.htlc.paymentHash) !== hex(h.paymentHash)) {
+      if (bytesToHex(known.htlc.paymentHash) !== bytesToHex(h.paymentHash)) {
         this.logger.error('replayed htlc differs from the stored one; keeping the stored decision', {
           key: h.key,
         });
@@ -301,8 +301,8 @@ export class HoldEngine {
   private intake(h: InterceptedHtlc): void {
     const now = this.clock.now();
     const holdId = new Uint8Array(randomBytes(16));
-    const holdIdHex = hex(holdId);
-    const hashHex = hex(h.paymentHash);
+    const holdIdHex = bytesToHex(holdId);
+    const hashHex = bytesToHex(h.paymentHash);
     const total = h.asyncHold?.totalMsat;
     const maxHold = Math.min(this.config.maxHoldBlocks, h.asyncHold?.maxHoldBlocks ?? Infinity);
     const hold: HoldRecord = {
@@ -422,9 +422,9 @@ export class HoldEngine {
       const holdId = new Uint8Array(randomBytes(16));
       const hold: HoldRecord = {
         holdId,
-        holdIdHex: hex(holdId),
+        holdIdHex: bytesToHex(holdId),
         key: h.key,
-        setId: `one:${hex(holdId)}`,
+        setId: `one:${bytesToHex(holdId)}`,
         paymentHashHex: '',
         state: 'received',
         htlc: h,
@@ -451,7 +451,7 @@ export class HoldEngine {
     this.caps.add(peerKeyOf(hold.htlc), hold.htlc.amountInMsat);
     set.parts.push(hold);
     const token = hold.htlc.asyncHold?.releaseToken;
-    if (token !== undefined) this.tokens.set(hex(token), set);
+    if (token !== undefined) this.tokens.set(bytesToHex(token), set);
   }
 
   private restore(rec: HoldRecord): void {
@@ -498,7 +498,7 @@ export class HoldEngine {
     if (fresh) {
       for (const p of set.parts) {
         const token = p.htlc.asyncHold?.releaseToken;
-        if (token !== undefined && this.early.take(hex(token))) {
+        if (token !== undefined && this.early.take(bytesToHex(token))) {
           this.metrics.release('early_applied');
           this.logger.info('early release applied', { setId: set.id });
           set.releaseRequested = true;
@@ -521,7 +521,7 @@ export class HoldEngine {
   private onRelease(pathId: Uint8Array): void {
     const v = verifyPathId(this.releaseKey, pathId);
     if (v.ok) {
-      const idHex = hex(v.holdId);
+      const idHex = bytesToHex(v.holdId);
       const hold = this.byHoldId.get(idHex);
       const set = hold && this.sets.get(hold.setId);
       if (set) {
@@ -543,16 +543,16 @@ export class HoldEngine {
       this.logger.warn('release dropped: path id is not 32 bytes', { length: pathId.length });
       return;
     }
-    const tokenHex = hex(pathId);
+    const tokenHex = bytesToHex(pathId);
     const bySet = this.tokens.get(tokenHex);
     if (bySet) {
       this.releaseFrom(bySet, 'release_token');
       return;
     }
-    if (v.holdId && (this.byHoldId.has(hex(v.holdId)) || this.store.byHoldId(v.holdId))) {
+    if (v.holdId && (this.byHoldId.has(bytesToHex(v.holdId)) || this.store.byHoldId(v.holdId))) {
       this.metrics.release('forged');
       this.logger.warn('release dropped: path id names a hold but its HMAC does not verify', {
-        holdId: hex(v.holdId),
+        holdId: bytesToHex(v.holdId),
       });
       return;
     }
@@ -763,7 +763,8 @@ export class HoldEngine {
       this.sets.delete(set.id);
       for (const p of set.parts) {
         const token = p.htlc.asyncHold?.releaseToken;
-        if (token !== undefined && this.tokens.get(hex(token)) === set) this.tokens.delete(hex(token));
+        if (token !== undefined && this.tokens.get(bytesToHex(token)) === set)
+          this.tokens.delete(bytesToHex(token));
       }
     }
   }

@@ -1,5 +1,6 @@
 // Durable record of every hold: better-sqlite3 in WAL mode with synchronous=FULL, so a commit that
 // returned survives a power cut. The engine batches one tick's writes into one transaction.
+import { bytesToHex } from '@noble/hashes/utils.js';
 import Database from 'better-sqlite3';
 import type { Height, InterceptedHtlc, Verdict } from './backend.js';
 import { HoldError } from './errors.js';
@@ -53,14 +54,13 @@ interface PaymentRow {
   reason: string | null;
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
 // JSON with tagged bigints and byte arrays, so the stored HTLC round-trips exactly.
 function toJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => {
     if (typeof x === 'bigint') return { $n: x.toString() };
-    if (x instanceof Uint8Array) return { $b: hex(x) };
+    if (x instanceof Uint8Array) return { $b: bytesToHex(x) };
     return x;
   });
 }
@@ -117,10 +117,10 @@ function rowToHold(r: HoldRow): HoldRecord {
   const holdId = new Uint8Array(r.hold_id);
   return {
     holdId,
-    holdIdHex: hex(holdId),
+    holdIdHex: bytesToHex(holdId),
     key: r.htlc_key,
     setId: r.set_id,
-    paymentHashHex: hex(r.payment_hash),
+    paymentHashHex: bytesToHex(r.payment_hash),
     state: r.state,
     htlc: decodeHtlc(r.htlc),
     holdStart: r.hold_start,

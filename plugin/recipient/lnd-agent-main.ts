@@ -2,6 +2,7 @@
 // Runs the recipient agent next to a recipient's LND (`node dist/plugin/recipient/lnd-agent-main.js`):
 // while it runs, every held_htlc_available reaching this node is answered with release_held_htlc.
 // With --lsp it also logs a message path through that LSP for the sender to put in async_hold.
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { parseArgs } from 'node:util';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -67,7 +68,7 @@ async function main(): Promise<number> {
       through: via,
       pathId: newPathId(),
     });
-    log.info('message path for async_hold', { messagePath: Buffer.from(path).toString('hex') });
+    log.info('message path for async_hold', { messagePath: bytesToHex(path) });
   }
   return new Promise<number>((resolve) => {
     const stop = (): void => {

@@ -6,6 +6,7 @@
 // the even type); on 0.20 as custom message 513, peeled by us with DeriveSharedKey. The answer
 // carries exactly one record, the odd release alias (LND 0.21 drops a message with an unknown even
 // record or with two records >= 64), optionally followed by a separate even-typed one for LDK LSPs.
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../ops/log.js';
 import { type BlindedPath, introNodeId } from '../protocol/blinded-path.js';
@@ -43,8 +44,6 @@ export interface ReleaseSent {
   replyIntro: string;
   pathId: Uint8Array | undefined;
 }
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export class LndRecipientAgent {
   private clients: LndClients | undefined;
@@ -132,14 +131,14 @@ export class LndRecipientAgent {
       this.opts.log.warn('held_htlc_available over a path we did not issue; ignored', { peer: m.peer });
       return;
     }
-    const keyOf = hex(m.replyPath.firstPathKey);
+    const keyOf = bytesToHex(m.replyPath.firstPathKey);
     const now = Date.now();
     for (const [k, t] of this.answered) if (now - t > 10 * 60_000) this.answered.delete(k);
     if (this.answered.has(keyOf)) return;
     this.answered.set(keyOf, now);
     await this.release(m.replyPath);
     for (const fn of this.listeners)
-      fn({ replyIntro: hex(introNodeId(m.replyPath) ?? new Uint8Array()), pathId: m.pathId });
+      fn({ replyIntro: bytesToHex(introNodeId(m.replyPath) ?? new Uint8Array()), pathId: m.pathId });
   }
 
   /** Send release_held_htlc over a reply path (exposed for tests that forge or replay releases). */
@@ -150,7 +149,7 @@ export class LndRecipientAgent {
     if (!intro) throw lndError('rpc', 'reply path names its intro node by channel id; not supported');
     const via = (await this.isPeer(intro)) ? [] : (this.opts.via ?? []);
     if (via.length === 0 && !(await this.isPeer(intro)))
-      throw lndError('rpc', `reply path intro ${hex(intro)} is not our peer and no --via node is set`);
+      throw lndError('rpc', `reply path intro ${bytesToHex(intro)} is not our peer and no --via node is set`);
     const messages = buildReleaseHeldHtlcVariants({
       replyPath,
       via,
@@ -158,13 +157,16 @@ export class LndRecipientAgent {
       types: this.opts.types ?? DEFAULT_ASYNC_MESSAGE_TYPES,
     });
     for (const msg of messages) await transport.send(msg);
-    this.opts.log.info('release_held_htlc sent', { intro: hex(intro), via: via.map(hex) });
+    this.opts.log.info('release_held_htlc sent', {
+      intro: bytesToHex(intro),
+      via: via.map((v) => bytesToHex(v)),
+    });
   }
 
   private async isPeer(node: Uint8Array): Promise<boolean> {
     try {
       const r = await unary<{ peers: Peer[] }>(this.clients!.lightning, 'ListPeers', {});
-      return r.peers.some((p) => p.pub_key === hex(node));
+      return r.peers.some((p) => p.pub_key === bytesToHex(node));
     } catch (e) {
       throw lndError('rpc', `ListPeers failed: ${(e as GrpcError).details ?? (e as Error).message}`);
     }

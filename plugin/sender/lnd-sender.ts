@@ -4,6 +4,7 @@
 // - `async_hold` in the LSP's hop payload (hop 0 custom_records): the recipient's message paths
 //   and/or a release token, and an optional max_hold_blocks.
 // SendToRouteV2 returns only when the HTLC resolves, which for a held HTLC can be hours later.
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { encodeAsyncHold, type AsyncHold } from '../protocol/async-hold.js';
 import { parseScid } from '../protocol/short-channel-id.js';
 import { unary, type GrpcError, type LndClients } from '../backends/lnd/grpc.js';
@@ -138,7 +139,7 @@ export async function sendTrampolinePayment(
     hops: [
       {
         chan_id: chanId(a.firstChanId),
-        pub_key: Buffer.from(a.lsp).toString('hex'),
+        pub_key: bytesToHex(a.lsp),
         amt_to_forward_msat: amt,
         fee_msat: '0',
         expiry: outgoing,
@@ -149,7 +150,7 @@ export async function sendTrampolinePayment(
       },
       {
         chan_id: chanId(a.virtualChanId),
-        pub_key: Buffer.from(a.lsp).toString('hex'),
+        pub_key: bytesToHex(a.lsp),
         amt_to_forward_msat: amt,
         fee_msat: '0',
         expiry: outgoing,

@@ -1,7 +1,7 @@
 // Core Lightning as an engine Backend. The plugin host hands hook payloads and notifications here;
 // this converts them to engine events once, at the edge, and turns engine requests into lightningd
 // RPC calls (getinfo, makesecret, injectonionmessage, xpay).
-import { hexToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type {
   Backend,
   HeldHtlcNotice,
@@ -148,8 +148,8 @@ export class ClnBackend implements Backend {
     });
     for (const msg of messages) {
       await this.opts.rpc.call('injectonionmessage', {
-        path_key: toHex(msg.pathKey),
-        message: toHex(msg.packet),
+        path_key: bytesToHex(msg.pathKey),
+        message: bytesToHex(msg.packet),
       });
     }
   }
@@ -209,7 +209,7 @@ export class ClnBackend implements Backend {
 
   /** After a restart: the outcome of an earlier xpay to this hash, from listpays. */
   async trackPayment(paymentHash: Uint8Array): Promise<PayResult | undefined> {
-    const hash = toHex(paymentHash);
+    const hash = bytesToHex(paymentHash);
     for (;;) {
       const r = await this.opts.rpc.call<{ pays?: unknown }>('listpays', { payment_hash: hash });
       const pays = Array.isArray(r.pays) ? (r.pays as Record<string, unknown>[]) : [];
@@ -307,8 +307,4 @@ export class ClnBackend implements Backend {
 function deadAnswer(h: InterceptedHtlc): HtlcAcceptedAnswer {
   if (!h.holdFlag && h.asyncHold === undefined && h.trampoline === undefined) return { result: 'continue' };
   return failAnswer(h.trampoline !== undefined);
-}
-
-function toHex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
 }

@@ -1,5 +1,6 @@
 // Converts LND's ForwardHtlcInterceptRequest into the engine's InterceptedHtlc and the engine's
 // Verdict back into a ForwardHtlcInterceptResponse. The one place that knows both shapes.
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { InterceptedHtlc, Verdict, AsyncHoldRequest, TrampolineRequest } from '../../hold/backend.js';
 import { findAsyncHold } from '../../protocol/async-hold.js';
 import { findTrampolineRequest } from '../../protocol/trampoline-request.js';
@@ -103,7 +104,7 @@ export function toInterceptedHtlc(
   const trampoline: TrampolineRequest | undefined = tr && {
     invoice: tr.kind === 'invoice' ? tr.invoice : undefined,
     amtToForwardMsat: tr.amtToForward,
-    outgoingNodeId: tr.kind === 'keysend' ? Buffer.from(tr.outgoingNodeId).toString('hex') : undefined,
+    outgoingNodeId: tr.kind === 'keysend' ? bytesToHex(tr.outgoingNodeId) : undefined,
     keysendPreimage: hop.get(types.keysendPreimage),
   };
 

@@ -1,6 +1,7 @@
 // The LND implementation of the engine's Backend contract (hold/backend.ts): HTLCs from the
 // HtlcInterceptor, releases from onion messages, heights from chainrpc, ECDH from signrpc, payments
 // from routerrpc. Converts at the edge and nowhere else.
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type {
   Backend,
   HeldHtlcNotice,
@@ -51,8 +52,6 @@ export interface LndBackendOptions {
   customMessageType?: number;
   payTimeoutSeconds?: number;
 }
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export class LndBackend implements Backend {
   private readonly clients: LndClients;
@@ -198,7 +197,10 @@ export class LndBackend implements Backend {
       }
     }
     if (sent === 0 && lastError) throw lastError;
-    this.log.debug('held_htlc_available sent', { intro: hex(intro), variants: this.variants.join(',') });
+    this.log.debug('held_htlc_available sent', {
+      intro: bytesToHex(intro),
+      variants: this.variants.join(','),
+    });
   }
 
   async pay(req: PayRequest): Promise<PayResult> {
@@ -221,7 +223,7 @@ export class LndBackend implements Backend {
   /** The message path's intro must be a peer (or us) for SendOnionMessage; connect if LND knows how. */
   private async ensurePeer(node: Uint8Array): Promise<void> {
     if (Buffer.from(node).equals(Buffer.from(this.ourNodeId))) return;
-    const id = hex(node);
+    const id = bytesToHex(node);
     const peers = await unary<{ peers: Peer[] }>(this.clients.lightning, 'ListPeers', {});
     if (peers.peers.some((p) => p.pub_key === id)) return;
     throw lndError('rpc', `message path intro node ${id} is not a connected peer`);

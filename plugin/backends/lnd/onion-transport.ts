@@ -9,6 +9,7 @@
 // LND 0.21 drops an onion message whose final payload has an unknown even record or more than one
 // record >= 64, so what we send carries exactly one of our records: the odd alias, or (a separate
 // message, for LDK) the even number.
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { Logger } from '../../ops/log.js';
 import type { BlindedPath } from '../../protocol/blinded-path.js';
@@ -55,8 +56,6 @@ export interface OnionTransportOptions {
   /** 0.20 only: the custom message type carrying onion messages (513 unless LND renumbers). */
   customMessageType?: number;
 }
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export class LndOnionTransport {
   private stream: ClientReadableStream<unknown> | undefined;
@@ -122,7 +121,7 @@ export class LndOnionTransport {
       }
     } catch (e) {
       const g = e as GrpcError;
-      throw lndError('rpc', `sending onion message to ${hex(peer)} failed: ${g.details ?? g.message}`);
+      throw lndError('rpc', `sending onion message to ${bytesToHex(peer)} failed: ${g.details ?? g.message}`);
     }
   }
 
@@ -176,7 +175,7 @@ export class LndOnionTransport {
       pathId = hop.data.pathId;
     }
     this.onMessage({
-      peer: hex(u.peer),
+      peer: bytesToHex(u.peer),
       pathId,
       heldHtlcAvailable: held,
       releaseHeldHtlc: release,
@@ -199,7 +198,7 @@ export class LndOnionTransport {
     }
     if (!peeled.heldHtlcAvailable && !peeled.releaseHeldHtlc) return;
     this.onMessage({
-      peer: hex(m.peer),
+      peer: bytesToHex(m.peer),
       pathId: peeled.pathId,
       heldHtlcAvailable: peeled.heldHtlcAvailable,
       releaseHeldHtlc: peeled.releaseHeldHtlc,
