@@ -1,6 +1,7 @@
 // Trampoline mode: pay onward with LND's own pathfinding (routerrpc.SendPaymentV2), following the
 // payment to its end. If the stream breaks (LND restart), TrackPaymentV2 picks the same payment up
 // by hash, so one payment hash is never paid twice by us.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { PayRequest, PayResult } from '../../hold/backend.js';
 import type { Logger } from '../../ops/log.js';
@@ -9,6 +10,7 @@ import { serverStream, unary } from './grpc.js';
 import type { PaymentMsg } from './messages.js';
 import { outKey } from './htlc-map.js';
 import { lndError } from './errors.js';
+import { Backoff } from './backoff.js';
 
 export interface PayOptions {
   /** Current best height, to turn the absolute maxExpiry into LND's relative cltv_limit. */
@@ -89,6 +91,7 @@ export async function payWithLnd(
     // The stream may have broken with the payment in flight; tracking tells for sure.
     log.warn('SendPaymentV2 stream failed; tracking the payment', { error: first.message });
   }
+  const backoff = new Backoff(TRACK_BACKOFF);
   for (let attempt = 0; attempt < 1000; attempt++) {
     if (opts.stopped()) throw lndError('rpc', 'backend stopping; payment outcome unknown');
     const t = await follow(
@@ -102,7 +105,7 @@ export async function payWithLnd(
         reason: `payment not started: ${first.kind === 'error' ? first.message : t.message}`,
       };
     }
-    await new Promise((res) => setTimeout(res, Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5))));
+    await sleep(backoff.next());
   }
   return { ok: false, reason: 'gave up tracking the payment' };
 }
@@ -115,7 +118,8 @@ export async function trackWithLnd(
   stopped: () => boolean,
 ): Promise<PayResult | undefined> {
   const hash = Buffer.from(paymentHash);
-  for (let attempt = 0; ; attempt++) {
+  const backoff = new Backoff(TRACK_BACKOFF);
+  for (;;) {
     if (stopped()) throw lndError('rpc', 'backend stopping; payment outcome unknown');
     const t = await follow(
       serverStream(c.router, 'TrackPaymentV2', { payment_hash: hash, no_inflight_updates: true }),
@@ -124,9 +128,12 @@ export async function trackWithLnd(
     if (t.kind === 'final') return t.result;
     if (NOT_STARTED.test(t.message)) return undefined;
     log.warn('TrackPaymentV2 failed; retrying', { error: t.message });
-    await new Promise((res) => setTimeout(res, Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5))));
+    await sleep(backoff.next());
   }
 }
+
+/** Waiting between TrackPaymentV2 attempts while a payment's outcome is unknown. */
+const TRACK_BACKOFF = { baseMs: 1_000, maxMs: 30_000 };
 
 type Followed = { kind: 'final'; result: PayResult } | { kind: 'error'; message: string };
 
