@@ -34,6 +34,8 @@ const install = (script) => {
 };
 if (which === 'all') install('scripts/install-tools.sh');
 if (which !== 'unit' && files.some(isIntegration)) install('scripts/install-nodes.sh');
+// lightningd from ../shared/cln (cold: about 4 min on 2 cores; warm: a second).
+if (files.some((f) => f.startsWith(join(root, 'integration', 'cln-')))) install('scripts/install-cln.sh');
 if (files.length === 0) {
   console.error(`no test files found for "${which}" under ${root}`);
   process.exit(1);
