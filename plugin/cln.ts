@@ -133,6 +133,8 @@ const host = new PluginHost({
     block_added: (params) => backend?.onBlockAdded(params),
   },
   methods: adminMethods(() => engine),
+  // An important plugin that exits at init stops lightningd (the reason is already in its log).
+  onInitFailure: () => void shutdown(1),
   onEnd: () => void shutdown(0),
 });
 
