@@ -146,6 +146,8 @@ export const RPC_METHODS = [
 
 export const HOOKS = ['htlc_accepted', 'onion_message_recv_secret'] as const;
 export const SUBSCRIPTIONS = ['block_added'] as const;
+/** lightningd names a plugin by its file's basename. */
+export const GUARD_PLUGIN = 'cln-guard.js';
 
 export function buildManifest(): Record<string, unknown> {
   return {
@@ -157,7 +159,8 @@ export function buildManifest(): Record<string, unknown> {
       dynamic: false,
     })),
     rpcmethods: RPC_METHODS.map((m) => ({ name: m.name, usage: m.usage, description: m.description })),
-    hooks: HOOKS.map((name) => ({ name })),
+    // The guard (cln-guard.js) must run after us in the htlc_accepted chain; it says so too.
+    hooks: HOOKS.map((name) => (name === 'htlc_accepted' ? { name, before: [GUARD_PLUGIN] } : { name })),
     subscriptions: [...SUBSCRIPTIONS],
     notifications: [],
     featurebits: {},
@@ -186,7 +189,7 @@ export interface ClnSettings {
   engine: EngineConfigInput;
 }
 
-/** A bad option value: init answers with `disable` and the reason. */
+/** A bad option value: the plugin logs the reason to lightningd's log and exits non-zero. */
 export class OptionError extends Error {
   override readonly name = 'OptionError';
 }
