@@ -143,52 +143,47 @@ export class ClnLspNetwork {
       );
     });
 
-    await this.step('connect peers and open channels', async () => {
-      const txids: string[] = [];
+    // One channel per block, in the order lightningd learns them: lightningd v26.06.6 answers
+    // query_channel_range with its scids in gossip-store order, and LND disconnects a peer whose
+    // encoded_short_ids are not ascending ("isn't greater than last sid"), on every reconnect.
+    await this.step('connect peers and open channels, one block each', async () => {
       // S -> L: LND opens to CLN.
       await this.connectLndTo('sender', await lsp.nodeId(), lsp.p2pHost);
-      txids.push(
-        (
-          await this.lncli<{ funding_txid: string }>(
-            'sender',
-            'openchannel',
-            `--node_key=${await lsp.nodeId()}`,
-            `--local_amt=${CHANNEL_CAPACITY_SAT}`,
-            `--push_amt=${CHANNEL_PUSH_SAT}`,
-            '--sat_per_vbyte=2',
-          )
-        ).funding_txid,
+      const sl = await this.lncli<{ funding_txid: string }>(
+        'sender',
+        'openchannel',
+        `--node_key=${await lsp.nodeId()}`,
+        `--local_amt=${CHANNEL_CAPACITY_SAT}`,
+        `--push_amt=${CHANNEL_PUSH_SAT}`,
+        '--sat_per_vbyte=2',
       );
+      await this.waitMempool([sl.funding_txid]);
+      await this.mine(1);
       // L -> RL: CLN opens to LND.
       const rl = this.nodes.rlsp;
       await lsp.rpc('connect', { id: `${await rl.pubkey()}@${rl.p2pHost}` });
-      txids.push(
-        (
-          await lsp.rpc<{ txid: string }>('fundchannel', {
-            id: await rl.pubkey(),
-            amount: CHANNEL_CAPACITY_SAT,
-            push_msat: CHANNEL_PUSH_SAT * 1000,
-            feerate: '2000perkb',
-            announce: true,
-          })
-        ).txid,
-      );
+      const lr = await lsp.rpc<{ txid: string }>('fundchannel', {
+        id: await rl.pubkey(),
+        amount: CHANNEL_CAPACITY_SAT,
+        push_msat: CHANNEL_PUSH_SAT * 1000,
+        feerate: '2000perkb',
+        announce: true,
+      });
+      await this.waitMempool([lr.txid]);
+      await this.mine(1);
       // RL -> R.
       await this.connectLndTo('rlsp', await this.nodes.recipient.pubkey(), this.nodes.recipient.p2pHost);
-      txids.push(
-        (
-          await this.lncli<{ funding_txid: string }>(
-            'rlsp',
-            'openchannel',
-            `--node_key=${await this.nodes.recipient.pubkey()}`,
-            `--local_amt=${CHANNEL_CAPACITY_SAT}`,
-            `--push_amt=${CHANNEL_PUSH_SAT}`,
-            '--sat_per_vbyte=2',
-          )
-        ).funding_txid,
+      const rr = await this.lncli<{ funding_txid: string }>(
+        'rlsp',
+        'openchannel',
+        `--node_key=${await this.nodes.recipient.pubkey()}`,
+        `--local_amt=${CHANNEL_CAPACITY_SAT}`,
+        `--push_amt=${CHANNEL_PUSH_SAT}`,
+        '--sat_per_vbyte=2',
       );
-      await this.waitMempool(txids);
+      await this.waitMempool([rr.funding_txid]);
     });
+    // 6 confirmations for the last: channels are usable after 1, announced after 6.
     await this.step('confirm channels (6 blocks)', () => this.mine(6));
     await this.step('wait for active channels', async () => {
       await this.waitLndChannelActive('sender', await lsp.nodeId());
@@ -196,8 +191,9 @@ export class ClnLspNetwork {
       await this.waitLndChannelActive('rlsp', await lsp.nodeId());
       await this.waitLndChannelActive('rlsp', await this.nodes.recipient.pubkey());
     });
-    await this.step('wait for every graph to hold all channels', async () => {
-      for (const n of LND_NAMES) await this.waitLndGraph(n, 3);
+    await this.step('wait for the routing graphs to hold all channels', async () => {
+      // S builds routes, RL forwards; R routes nothing (its agent messages its peer RL directly).
+      for (const n of ['sender', 'rlsp'] as const) await this.waitLndGraph(n, 3);
       await waitFor(
         'lsp graph with 3 channels',
         async () => (await lsp.rpc<{ channels: unknown[] }>('listchannels')).channels.length >= 6,

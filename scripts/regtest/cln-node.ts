@@ -54,6 +54,8 @@ export class ClnNode {
   private readonly shim: string;
   /** Extra flags of the next start (plugin options); kept across restarts. */
   extraArgs: string[] = [];
+  /** Load cln.js with `important-plugin` (as deployed) or plain `plugin` (lightningd outlives it). */
+  pluginImportant = true;
 
   constructor(
     bins: ClnBinaries,
@@ -129,7 +131,7 @@ export class ClnNode {
       '--funding-confirms=1',
       ...(this.opts.withPlugin
         ? [
-            `--important-plugin=${join(plugin, 'cln.js')}`,
+            `--${this.pluginImportant ? 'important-plugin' : 'plugin'}=${join(plugin, 'cln.js')}`,
             `--important-plugin=${join(plugin, 'cln-guard.js')}`,
           ]
         : []),
