@@ -21,7 +21,7 @@ import {
   buildHeldHtlcAvailableVariants,
   buildOnionMessage,
   buildReleaseHeldHtlc,
-  buildReleaseHeldHtlcVariants,
+  type ReleaseHeldHtlcVariantMessage,
   decodeOnionMessage,
   encodeOnionMessage,
   peelOnionMessage,
@@ -29,6 +29,7 @@ import {
 import { decodeUpdateAddTlvs, encodeUpdateAddTlvs } from '../../plugin/protocol/update-add.js';
 import { releasePathId, verifyPathId } from '../../plugin/hold/release.js';
 import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
+import { sendReleases } from '../../plugin/recipient/release.js';
 import { repoRoot } from '../helpers/paths.js';
 import { type Peeled, type Sent, bytes, harnessPath, hexOf, ldk } from './ldk-harness.js';
 
@@ -196,7 +197,9 @@ describe(`LDK ${LDK_VERSION} interop (the crates.io lightning crate)`, () => {
 
     it('of the recipient agent’s two messages LDK takes the even one; the zero-length form it refuses', async () => {
       const replyPath = await replyPathFromLdk(intercept);
-      const [odd, even] = buildReleaseHeldHtlcVariants({ replyPath });
+      const sent: ReleaseHeldHtlcVariantMessage[] = [];
+      await sendReleases(async (m) => void sent.push(m), { replyPath });
+      const [odd, even] = sent;
       assert.equal(odd!.variant, 'odd');
       const gotOdd = ldk<Peeled>('peel', { seed: A, message: toLdk(odd!) });
       assert.equal(gotOdd.kind, 'refused', 'LDK does not know 75');
