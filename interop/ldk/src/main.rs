@@ -5,6 +5,7 @@
 //! or prints {"error": "..."} and exits 1 (2 for a usage error). Subcommands: see `COMMANDS`.
 mod args;
 mod keys;
+mod lsps5;
 mod onion;
 mod update_add;
 
@@ -49,6 +50,18 @@ const COMMANDS: &[(&str, Command, &str)] = &[
 		"--channel-id HEX --htlc-id N --amount-msat N --payment-hash HEX --cltv-expiry N \
 		 --onion HEX [--blinding-point PK] [--skimmed-fee-msat N] [--hold-htlc]: LDK's \
 		 update_add_htlc bytes",
+	),
+	(
+		"lsps5-verify",
+		lsps5::verify,
+		"--lsp-node-id PK --timestamp S --signature S --body JSON: whether LDK's LSPS5 client-side \
+		 validator accepts this webhook notification (x-lsps5-timestamp / x-lsps5-signature headers)",
+	),
+	(
+		"lsps5-sign",
+		lsps5::sign,
+		"--seed HEX --body JSON (--timestamp-secs N | --timestamp S --as-is) [--as-is]: a webhook \
+		 notification signed as LDK's LSPS5 service signs one (or the given text verbatim)",
 	),
 	(
 		"read-update-add",
