@@ -12,6 +12,9 @@ import { describeProblems, preflight, type PreflightResult } from './backends/ln
 import { ConfigError, parseSidecarConfig, sidecarHelp, type SidecarConfig } from './ops/config.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createPromMetrics, serveMetrics } from './ops/metrics.js';
+import { LndLspsHost } from './backends/lnd/lsps-host.js';
+import { LSPS0_MESSAGE_TYPE } from './lsps/lsps0/codec.js';
+import { startLsps, type RunningLsps } from './lsps/lsps.js';
 
 const EXIT_CONFIG = 2;
 const EXIT_PREFLIGHT = 3;
@@ -110,6 +113,31 @@ async function main(): Promise<number> {
     },
   });
   await engine.start();
+  let lsps: RunningLsps | undefined;
+  if (cfg.lsps5) {
+    try {
+      lsps = await startLsps({
+        host: new LndLspsHost(clients, LSPS0_MESSAGE_TYPE, log.child({ component: 'lsps-host' })),
+        dataDir: cfg.dataDir,
+        config: cfg.lsps5,
+        log,
+        nodeId: facts.nodeId,
+      });
+    } catch (e) {
+      // Most likely the macaroon: LSPS5 needs message:write (SignMessage), offchain:read/write
+      // (custom messages) and peers:read (ListPeers).
+      log.error('cannot start the LSPS5 webhook service', { error: (e as Error).message });
+      process.stderr.write(
+        `refusing to start: --lsps5 needs SignMessage (message:write), Send/SubscribeCustomMessages (offchain) and ListPeers (peers:read): ${(e as Error).message}\n`,
+      );
+      await engine.stop();
+      clients.close();
+      return EXIT_PREFLIGHT;
+    }
+    // Integration point for the recipient-LSP mailbox (issue #11): when it has durably stored a
+    // notice for an offline client, call lsps.service.onionMessageIncoming(clientNodeId); when the
+    // client connects, lsps.service.clientConnected(clientNodeId).
+  }
   const metricsServer = cfg.metricsListen
     ? await serveMetrics(metrics.registry, cfg.metricsListen.port, cfg.metricsListen.host)
     : undefined;
@@ -124,8 +152,9 @@ async function main(): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info('stopping', { signal });
-      engine
-        .stop()
+      (lsps?.stop() ?? Promise.resolve())
+        .catch((e: unknown) => log.error('LSPS stop failed', { error: (e as Error).message }))
+        .then(() => engine.stop())
         .catch((e: unknown) => log.error('engine stop failed', { error: (e as Error).message }))
         .finally(() => {
           clients.close();

@@ -10,26 +10,9 @@ import { Lsps0Server } from './lsps0/server.js';
 import { WebhookDelivery } from './lsps5/delivery.js';
 import { Lsps5Service } from './lsps5/service.js';
 import { WebhookStore } from './lsps5/store.js';
+import type { Lsps5Config } from './config.js';
 
-export interface Lsps5Config {
-  maxWebhooks: number;
-  allowHttp: boolean;
-  cooldownMs: number;
-  timeoutMs: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  maxAttempts: number;
-}
-
-export const DEFAULT_LSPS5: Lsps5Config = {
-  maxWebhooks: 4,
-  allowHttp: false,
-  cooldownMs: 60_000,
-  timeoutMs: 10_000,
-  retryBaseMs: 2_000,
-  retryMaxMs: 60_000,
-  maxAttempts: 6,
-};
+export { DEFAULT_LSPS5, type Lsps5Config } from './config.js';
 
 export interface RunningLsps {
   service: Lsps5Service;
