@@ -12,6 +12,7 @@ import { describeProblems, preflight, type PreflightResult } from './backends/ln
 import { ConfigError, parseSidecarConfig, sidecarHelp, type SidecarConfig } from './ops/config.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createPromMetrics, serveMetrics } from './ops/metrics.js';
+import { startRecipientLsp } from './backends/lnd/recipient-lsp-wiring.js';
 
 const EXIT_CONFIG = 2;
 const EXIT_PREFLIGHT = 3;
@@ -73,6 +74,12 @@ async function main(): Promise<number> {
     height: facts.blockHeight,
   });
 
+  const messageTypes = {
+    heldHtlcAvailable: cfg.types.heldHtlcAvailable,
+    heldHtlcAvailableOdd: cfg.types.heldHtlcAvailableOdd,
+    releaseHeldHtlc: cfg.types.releaseHeldHtlc,
+    releaseHeldHtlcOdd: cfg.types.releaseHeldHtlcOdd,
+  };
   const backend = new LndBackend({
     clients,
     facts,
@@ -84,12 +91,7 @@ async function main(): Promise<number> {
       trampolineRequest: cfg.types.trampolineRequest,
       keysendPreimage: cfg.types.keysendPreimage,
     },
-    messageTypes: {
-      heldHtlcAvailable: cfg.types.heldHtlcAvailable,
-      heldHtlcAvailableOdd: cfg.types.heldHtlcAvailableOdd,
-      releaseHeldHtlc: cfg.types.releaseHeldHtlc,
-      releaseHeldHtlcOdd: cfg.types.releaseHeldHtlcOdd,
-    },
+    messageTypes,
     heldHtlcVariants: cfg.heldHtlcVariants,
     customMessageType: cfg.types.onionMessageCustom,
   });
@@ -110,12 +112,31 @@ async function main(): Promise<number> {
     },
   });
   await engine.start();
+  // Recipient-LSP mode beside the hold engine: same LND, same onion transport, its own mailbox file.
+  const recipientLsp = cfg.recipientLsp
+    ? await startRecipientLsp({
+        clients,
+        backend,
+        nodeId: facts.nodeId,
+        dataDir: cfg.dataDir,
+        config: cfg.recipientLsp,
+        variants: cfg.heldHtlcVariants,
+        types: messageTypes,
+        log,
+        registry: metrics.registry,
+        onFatal: (why) => {
+          log.error('recipient-lsp engine died; exiting', { why });
+          backend.stop().finally(() => process.exit(1));
+        },
+      })
+    : undefined;
   const metricsServer = cfg.metricsListen
     ? await serveMetrics(metrics.registry, cfg.metricsListen.port, cfg.metricsListen.host)
     : undefined;
   log.info('sidecar running', {
     dataDir: cfg.dataDir,
     metrics: cfg.metricsListen ? `${cfg.metricsListen.host}:${cfg.metricsListen.port}` : 'off',
+    recipientLsp: recipientLsp !== undefined,
   });
 
   return new Promise<number>((resolve) => {
@@ -124,8 +145,9 @@ async function main(): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info('stopping', { signal });
-      engine
-        .stop()
+      Promise.resolve(recipientLsp?.stop())
+        .catch((e: unknown) => log.error('recipient-lsp stop failed', { error: (e as Error).message }))
+        .then(() => engine.stop())
         .catch((e: unknown) => log.error('engine stop failed', { error: (e as Error).message }))
         .finally(() => {
           clients.close();
