@@ -12,9 +12,11 @@ import { describeProblems, preflight, type PreflightResult } from './backends/ln
 import { ConfigError, parseSidecarConfig, sidecarHelp, type SidecarConfig } from './ops/config.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createPromMetrics, serveMetrics } from './ops/metrics.js';
+import { startRecipientLsp } from './backends/lnd/recipient-lsp-wiring.js';
 import { LndLspsHost } from './backends/lnd/lsps-host.js';
 import { LSPS0_MESSAGE_TYPE } from './lsps/lsps0/codec.js';
 import { startLsps, type RunningLsps } from './lsps/lsps.js';
+import { wakeSleepingClients } from './lsps/wake.js';
 
 const EXIT_CONFIG = 2;
 const EXIT_PREFLIGHT = 3;
@@ -76,6 +78,12 @@ async function main(): Promise<number> {
     height: facts.blockHeight,
   });
 
+  const messageTypes = {
+    heldHtlcAvailable: cfg.types.heldHtlcAvailable,
+    heldHtlcAvailableOdd: cfg.types.heldHtlcAvailableOdd,
+    releaseHeldHtlc: cfg.types.releaseHeldHtlc,
+    releaseHeldHtlcOdd: cfg.types.releaseHeldHtlcOdd,
+  };
   const backend = new LndBackend({
     clients,
     facts,
@@ -87,12 +95,7 @@ async function main(): Promise<number> {
       trampolineRequest: cfg.types.trampolineRequest,
       keysendPreimage: cfg.types.keysendPreimage,
     },
-    messageTypes: {
-      heldHtlcAvailable: cfg.types.heldHtlcAvailable,
-      heldHtlcAvailableOdd: cfg.types.heldHtlcAvailableOdd,
-      releaseHeldHtlc: cfg.types.releaseHeldHtlc,
-      releaseHeldHtlcOdd: cfg.types.releaseHeldHtlcOdd,
-    },
+    messageTypes,
     heldHtlcVariants: cfg.heldHtlcVariants,
     customMessageType: cfg.types.onionMessageCustom,
   });
@@ -113,6 +116,24 @@ async function main(): Promise<number> {
     },
   });
   await engine.start();
+  // Recipient-LSP mode beside the hold engine: same LND, same onion transport, its own mailbox file.
+  const recipientLsp = cfg.recipientLsp
+    ? await startRecipientLsp({
+        clients,
+        backend,
+        nodeId: facts.nodeId,
+        dataDir: cfg.dataDir,
+        config: cfg.recipientLsp,
+        variants: cfg.heldHtlcVariants,
+        types: messageTypes,
+        log,
+        registry: metrics.registry,
+        onFatal: (why) => {
+          log.error('recipient-lsp engine died; exiting', { why });
+          backend.stop().finally(() => process.exit(1));
+        },
+      })
+    : undefined;
   let lsps: RunningLsps | undefined;
   if (cfg.lsps5) {
     try {
@@ -130,13 +151,17 @@ async function main(): Promise<number> {
       process.stderr.write(
         `refusing to start: --lsps5 needs SignMessage (message:write), Send/SubscribeCustomMessages (offchain) and ListPeers (peers:read): ${(e as Error).message}\n`,
       );
+      await recipientLsp?.stop();
       await engine.stop();
       clients.close();
       return EXIT_PREFLIGHT;
     }
-    // Integration point for the recipient-LSP mailbox (issue #11): when it has durably stored a
-    // notice for an offline client, call lsps.service.onionMessageIncoming(clientNodeId); when the
-    // client connects, lsps.service.clientConnected(clientNodeId).
+    // A notice stored for an away client wakes it through its webhooks.
+    if (recipientLsp) wakeSleepingClients(recipientLsp, lsps.service, log.child({ component: 'lsps5' }));
+    else
+      log.warn(
+        '--lsps5 without --recipient-lsp: webhooks can be registered, but nothing raises notifications',
+      );
   }
   const metricsServer = cfg.metricsListen
     ? await serveMetrics(metrics.registry, cfg.metricsListen.port, cfg.metricsListen.host)
@@ -144,6 +169,8 @@ async function main(): Promise<number> {
   log.info('sidecar running', {
     dataDir: cfg.dataDir,
     metrics: cfg.metricsListen ? `${cfg.metricsListen.host}:${cfg.metricsListen.port}` : 'off',
+    recipientLsp: recipientLsp !== undefined,
+    lsps5: lsps !== undefined,
   });
 
   return new Promise<number>((resolve) => {
@@ -154,6 +181,8 @@ async function main(): Promise<number> {
       log.info('stopping', { signal });
       (lsps?.stop() ?? Promise.resolve())
         .catch((e: unknown) => log.error('LSPS stop failed', { error: (e as Error).message }))
+        .then(() => recipientLsp?.stop())
+        .catch((e: unknown) => log.error('recipient-lsp stop failed', { error: (e as Error).message }))
         .then(() => engine.stop())
         .catch((e: unknown) => log.error('engine stop failed', { error: (e as Error).message }))
         .finally(() => {

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineConfigInput } from '../hold/policy.js';
+import type { RecipientLspConfigInput } from '../recipient-lsp/config.js';
 import type { LogLevel } from './log.js';
 import { DEFAULT_LSPS5, type Lsps5Config } from '../lsps/config.js';
 
@@ -32,6 +33,8 @@ export interface SidecarConfig {
   /** held_htlc_available encodings to send ('odd' for LND/CLN agents, 'even' for LDK). */
   heldHtlcVariants: ('odd' | 'even')[];
   engine: EngineConfigInput;
+  /** Recipient-LSP mode settings; undefined when the mode is off. */
+  recipientLsp: RecipientLspConfigInput | undefined;
   /** LSPS0/LSPS5 webhook service; undefined when --lsps5 is off. */
   lsps5: Lsps5Config | undefined;
 }
@@ -204,10 +207,73 @@ export const SIDECAR_FLAGS: Record<string, FlagSpec> = {
   'notify-cap-ms': { kind: 'uint', help: 'longest held_htlc_available retry delay' },
   'trampoline-fee-base-msat': { kind: 'msat', help: 'trampoline fee, base' },
   'trampoline-fee-ppm': { kind: 'uint', help: 'trampoline fee, proportional' },
+  ...recipientLspFlags(),
   ...Object.fromEntries(
     Object.entries(LSPS5_OPTIONS).map(([f, o]) => [f, { kind: o.kind, default: o.default, help: o.help }]),
   ),
 };
+
+// Recipient-LSP mode (plugin/recipient-lsp/): one block, so it moves as one.
+function recipientLspFlags(): Record<string, FlagSpec> {
+  return {
+    'recipient-lsp': {
+      kind: 'bool',
+      default: 'false',
+      help: "also act as our clients' LSP: keep held_htlc_available while they are away, release when they return",
+    },
+    'recipient-lsp-max-per-client': {
+      kind: 'uint',
+      help: 'stored notices per client, newest kept (default 32)',
+    },
+    'recipient-lsp-max-total': { kind: 'uint', help: 'stored notices in total, newest kept (default 10000)' },
+    'recipient-lsp-expiry-seconds': {
+      kind: 'uint',
+      help: 'drop a stored notice after this long (default 86400)',
+    },
+    'recipient-lsp-relay': {
+      kind: 'string',
+      help: 'relay notices to these clients instead of releasing ("all", or comma-separated node ids)',
+    },
+  };
+}
+
+function parseRecipientLsp(
+  str: (flag: string) => string,
+  uint: (flag: string) => number | undefined,
+  problems: string[],
+): RecipientLspConfigInput | undefined {
+  const on = str('recipient-lsp');
+  if (on !== 'true' && on !== 'false') problems.push(`--recipient-lsp: "${on}" is not true or false`);
+  const out: RecipientLspConfigInput = {};
+  const per = uint('recipient-lsp-max-per-client');
+  const total = uint('recipient-lsp-max-total');
+  const expiry = uint('recipient-lsp-expiry-seconds');
+  for (const [flag, v] of [
+    ['recipient-lsp-max-per-client', per],
+    ['recipient-lsp-max-total', total],
+    ['recipient-lsp-expiry-seconds', expiry],
+  ] as const) {
+    if (v === 0) problems.push(`--${flag}: must be at least 1`);
+  }
+  if (per !== undefined) out.maxPerClient = per;
+  if (total !== undefined) out.maxTotal = total;
+  if (expiry !== undefined) out.expiryMs = expiry * 1000;
+  if ((per ?? 32) > (total ?? 10_000))
+    problems.push('--recipient-lsp-max-per-client must not exceed --recipient-lsp-max-total');
+  const relay = str('recipient-lsp-relay').trim();
+  if (relay === 'all') out.relayAll = true;
+  else if (relay) {
+    const ids = relay
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    for (const id of ids)
+      if (!/^0[23][0-9a-f]{64}$/.test(id))
+        problems.push(`--recipient-lsp-relay: "${id}" is not a node id (33-byte hex)`);
+    out.relayClients = ids;
+  }
+  return on === 'true' ? out : undefined;
+}
 
 export const envName = (flag: string): string => `ASYNC_TRAMPOLINE_${flag.replace(/-/g, '_').toUpperCase()}`;
 
@@ -348,6 +414,8 @@ export function parseSidecarConfig(argv: string[], env: NodeJS.ProcessEnv): Side
     return e !== undefined && e !== '' ? e : undefined;
   }, problems);
 
+  const recipientLsp = parseRecipientLsp(str, uint, problems);
+
   const cfg: SidecarConfig = {
     lndRpc,
     lndTlsCert: str('lnd-tls-cert', true),
@@ -362,6 +430,7 @@ export function parseSidecarConfig(argv: string[], env: NodeJS.ProcessEnv): Side
     types: t,
     heldHtlcVariants: variants as ('odd' | 'even')[],
     engine,
+    recipientLsp,
     lsps5,
   };
   if (problems.length > 0) throw new ConfigError(problems);
