@@ -19,13 +19,19 @@ export class Sidecar {
   readonly dataDir: string;
   private exitWaiters: ((code: number | null) => void)[] = [];
 
+  private readonly node: NodeName;
+
+  /** `opts.node`: the LND it runs against (default L); `opts.name`: its data dir and log name. */
   constructor(
     private readonly net: RegtestNetwork,
     private readonly extraArgs: string[] = [],
+    opts: { node?: NodeName; name?: string } = {},
   ) {
-    this.dataDir = join(net.runDir, 'sidecar');
+    this.node = opts.node ?? 'lsp';
+    const name = opts.name ?? 'sidecar';
+    this.dataDir = join(net.runDir, name);
     mkdirSync(this.dataDir, { recursive: true });
-    this.out = createWriteStream(join(net.runDir, 'sidecar.log'), { flags: 'a' });
+    this.out = createWriteStream(join(net.runDir, `${name}.log`), { flags: 'a' });
   }
 
   get running(): boolean {
@@ -33,7 +39,7 @@ export class Sidecar {
   }
 
   async start(): Promise<void> {
-    const l = await this.net.nodeInfo('lsp');
+    const l = await this.net.nodeInfo(this.node);
     const since = this.lines.length;
     const args = [
       join(repoRoot(), 'dist', 'plugin', 'lnd.js'),
