@@ -33,6 +33,8 @@ const install = (script) => {
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 if (which === 'all') install('scripts/install-tools.sh');
+// test/interop/ (unit and all) drives LDK through a Rust harness; built once into the cache.
+if (which !== 'integration') install('scripts/install-ldk-harness.sh');
 if (which !== 'unit' && files.some(isIntegration)) install('scripts/install-nodes.sh');
 if (files.length === 0) {
   console.error(`no test files found for "${which}" under ${root}`);
