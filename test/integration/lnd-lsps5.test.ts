@@ -3,7 +3,8 @@
 // client speaks from R's LND over custom message 37913, byte for byte as bLIP-50/55 write requests.
 // Webhook receivers are loopback HTTP servers in this process; each notification's signature is
 // checked against RL's node id by another node (S's LND VerifyMessage) over the exact header and
-// body bytes received. L runs the hold engine as in lnd-async.test.ts.
+// body bytes received, and by LDK's own validator (interop harness `lsps5-verify`). L runs the hold
+// engine as in lnd-async.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -22,6 +23,7 @@ import { sendAsyncPayment } from '../../plugin/sender/lnd-sender.js';
 import { signedMessage } from '../../plugin/lsps/lsps5/notification.js';
 import { Receiver, deadUrl, type WebhookCall } from '../lsps/sim-host.js';
 import { Lsps0Client } from './lsps0-client.js';
+import { harnessPath, ldk } from '../interop/ldk-harness.js';
 
 const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
   .split(/\s+/)
@@ -56,6 +58,14 @@ for (const version of versions) {
       });
       assert.equal(v.pubkey, pk.rlsp, 'signed by RL');
       assert.equal(v.valid, true, 'RL is a known node with channels');
+      // And what an LDK wallet runs on it: lightning-liquidity's LSPS5Validator.
+      const byLdk = ldk<{ accepted: boolean; error?: string }>('lsps5-verify', {
+        'lsp-node-id': pk.rlsp,
+        timestamp: ts,
+        signature: sig,
+        body: call.body,
+      });
+      assert.equal(byLdk.accepted, true, `LDK's validator: ${byLdk.error}`);
       const n = JSON.parse(call.body) as { jsonrpc: string; method: string; params: unknown };
       assert.equal(call.body, JSON.stringify({ jsonrpc: '2.0', method: n.method, params: n.params }));
       return { method: n.method, params: n.params };
@@ -68,6 +78,7 @@ for (const version of versions) {
     };
 
     before(async () => {
+      harnessPath();
       net = await RegtestNetwork.start({
         lndVersion: version,
         extraArgs: { rlsp: ['--requireinterceptor'] },
