@@ -28,6 +28,8 @@ export interface StartLspsOptions {
   nodeId: string;
   clock?: Clock;
   fetch?: typeof fetch;
+  /** LSPS0 requests per peer: burst and refill per second (default 20 and 2). */
+  rateLimit?: { burst: number; perSecond: number };
 }
 
 export async function startLsps(opts: StartLspsOptions): Promise<RunningLsps> {
@@ -69,6 +71,10 @@ export async function startLsps(opts: StartLspsOptions): Promise<RunningLsps> {
     protocols: [service.protocol()],
     log: log.child({ component: 'lsps0' }),
     onPeerActive: (peer) => service.clientConnected(peer),
+    now: () => clock.now(),
+    ...(opts.rateLimit
+      ? { perPeerBurst: opts.rateLimit.burst, perPeerPerSecond: opts.rateLimit.perSecond }
+      : {}),
   });
   await opts.host.start((peer, payload) => {
     server

@@ -150,4 +150,24 @@ describe('LSPS0 server', () => {
     await s.handle('02cc', enc('{'));
     assert.deepEqual(active, ['02bb', '02cc']);
   });
+
+  it('a peer over its request rate gets -32000 until its bucket refills; other peers are not affected', async () => {
+    let t = 0;
+    const s = new Lsps0Server({
+      log: memoryLogger(),
+      protocols: [],
+      perPeerBurst: 3,
+      perPeerPerSecond: 1,
+      now: () => t,
+    });
+    const req = enc('{"jsonrpc":"2.0","method":"lsps0.list_protocols","id":"q"}');
+    const code = async (peer: string): Promise<number | undefined> =>
+      (JSON.parse(dec(await s.handle(peer, req))) as { error?: { code: number } }).error?.code;
+    for (let i = 0; i < 3; i++) assert.equal(await code('02aa'), undefined);
+    assert.equal(await code('02aa'), -32000);
+    assert.equal(await code('02bb'), undefined);
+    t += 1000;
+    assert.equal(await code('02aa'), undefined);
+    assert.equal(await code('02aa'), -32000);
+  });
 });

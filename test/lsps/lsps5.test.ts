@@ -52,6 +52,7 @@ describe('LSPS5 service', () => {
       dataDir: dir,
       nodeId: host.nodeId,
       log,
+      rateLimit: { burst: 1000, perSecond: 1000 },
       config: { ...DEFAULT_LSPS5, allowHttp: true, retryBaseMs: 20, retryMaxMs: 50, maxAttempts: 3, ...over },
     });
     return lsps;

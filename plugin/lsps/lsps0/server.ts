@@ -45,16 +45,32 @@ export interface LspsProtocol {
 export interface Lsps0ServerOptions {
   protocols: LspsProtocol[];
   log: Logger;
+  /** Requests a peer may send at once, refilled at `perPeerPerSecond`; beyond that: -32000. */
+  perPeerBurst?: number;
+  perPeerPerSecond?: number;
+  now?: () => number;
   /** Called for every 37913 message a peer sends: it is connected now (LSPS5 resets cooldowns on this). */
   onPeerActive?: (peer: string) => void;
 }
 
+/** JSON-RPC's implementation-defined server error range, which LSPS0 lets LSPs use. */
+export const RATE_LIMITED = -32000;
+
 export class Lsps0Server {
   private readonly methods = new Map<string, LspsMethod>();
   private readonly log: Logger;
+  // A token bucket per peer: every request costs a store write or a webhook call at most, but a
+  // peer flooding set_webhook with changing URLs would make us POST to wherever it likes.
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly burst: number;
+  private readonly rate: number;
+  private readonly now: () => number;
 
   constructor(private readonly opts: Lsps0ServerOptions) {
     this.log = opts.log;
+    this.burst = opts.perPeerBurst ?? 20;
+    this.rate = opts.perPeerPerSecond ?? 2;
+    this.now = opts.now ?? Date.now;
     const numbers = opts.protocols.map((p) => p.number).sort((a, b) => a - b);
     this.methods.set('lsps0.list_protocols', { params: [], handle: () => ({ protocols: numbers }) });
     for (const p of opts.protocols) {
@@ -79,6 +95,10 @@ export class Lsps0Server {
       this.log.warn('LSPS0 client sent a notification; ignored', { peer, method: m.method.slice(0, 64) });
       return undefined;
     }
+    if (!this.take(peer)) {
+      this.log.warn('LSPS0 peer over its request rate; refused', { peer });
+      return encodeError(m.id, RATE_LIMITED, 'rate limited: slow down and retry');
+    }
     const method = this.methods.get(m.method);
     if (!method) {
       this.log.info('LSPS0 unknown method', { peer, method: m.method.slice(0, 64) });
@@ -97,5 +117,21 @@ export class Lsps0Server {
       this.log.error('LSPS0 method failed', { peer, method: m.method, error: (e as Error).message });
       return encodeError(m.id, JSONRPC_INTERNAL_ERROR, 'Internal error');
     }
+  }
+
+  private take(peer: string): boolean {
+    const now = this.now();
+    const b = this.buckets.get(peer) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
+    b.at = now;
+    if (this.buckets.size > 10_000) {
+      // Forget peers whose bucket is full again: they cost nothing to recreate.
+      for (const [p, x] of this.buckets)
+        if (x.tokens + ((now - x.at) / 1000) * this.rate >= this.burst) this.buckets.delete(p);
+    }
+    this.buckets.set(peer, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
   }
 }
