@@ -13,6 +13,7 @@ import { ConfigError, parseSidecarConfig, sidecarHelp, type SidecarConfig } from
 import { createLogger, type Logger } from './ops/log.js';
 import { createPromMetrics, serveMetrics } from './ops/metrics.js';
 import { startRecipientLsp } from './backends/lnd/recipient-lsp-wiring.js';
+import { messagePathCommand } from './backends/lnd/recipient-lsp-cli.js';
 import { LndLspsHost } from './backends/lnd/lsps-host.js';
 import { LSPS0_MESSAGE_TYPE } from './lsps/lsps0/codec.js';
 import { startLsps, type RunningLsps } from './lsps/lsps.js';
@@ -43,6 +44,9 @@ async function main(): Promise<number> {
     process.stderr.write(sidecarHelp());
     return 0;
   }
+  // `message-path <node>`: print a recipient-LSP client's message path and exit.
+  const command = argv[0] === 'message-path' ? argv.splice(0, 2)[1] : undefined;
+  const isCommand = argv.length < process.argv.length - 2;
   let cfg: SidecarConfig;
   try {
     cfg = parseSidecarConfig(argv, process.env);
@@ -52,6 +56,15 @@ async function main(): Promise<number> {
       return EXIT_CONFIG;
     }
     throw e;
+  }
+  if (isCommand) {
+    try {
+      process.stdout.write(`${await messagePathCommand(command, cfg)}\n`);
+      return 0;
+    } catch (e) {
+      process.stderr.write(`message-path: ${(e as Error).message}\n`);
+      return EXIT_CONFIG;
+    }
   }
   const log = createLogger({ level: cfg.logLevel, json: cfg.logJson, component: 'lnd-sidecar' });
   let clients: LndClients;

@@ -146,14 +146,16 @@ export class RecipientLspEngine {
   async stop(): Promise<void> {
     if (this.dead) return;
     this.shutdown();
-    await this.host.stop();
+    if (this.started) await this.host.stop();
     this.log.info('recipient-lsp stopped');
   }
 
   /** The message path for a client: give it to the client's senders (static invoice or out of band). */
   async messagePath(nodeId: string): Promise<ClientMessagePath> {
     if (!isNodeId(nodeId)) throw new RangeError(`"${nodeId}" is not a 33-byte hex node id`);
-    const key = this.needKey();
+    // Works without start(): an operator command may issue a path beside the running service.
+    this.key ??= await this.host.pathKey();
+    const key = this.key;
     this.write(() => this.mailbox.putClient(bytesToHex(clientId(key, nodeId)), nodeId, this.clock.now()));
     const state = await this.host.peerState(nodeId);
     return {

@@ -11,7 +11,7 @@ import { createLogger } from '../../plugin/ops/log.js';
 
 export type LogLine = { level: string; message: string } & Record<string, unknown>;
 
-/** The sidecar process for L, with its structured log lines kept for assertions. */
+/** The sidecar process for L (or another node), with its structured log lines kept for assertions. */
 export class Sidecar {
   private proc: ChildProcess | undefined;
   readonly lines: LogLine[] = [];
@@ -19,16 +19,13 @@ export class Sidecar {
   readonly dataDir: string;
   private exitWaiters: ((code: number | null) => void)[] = [];
 
-  private readonly node: NodeName;
-
-  /** `opts.node`: the LND it runs against (default L); `opts.name`: its data dir and log name. */
   constructor(
     private readonly net: RegtestNetwork,
     private readonly extraArgs: string[] = [],
-    opts: { node?: NodeName; name?: string } = {},
+    /** The node it runs beside; another node than L gets its own data dir and log file. */
+    readonly node: NodeName = 'lsp',
   ) {
-    this.node = opts.node ?? 'lsp';
-    const name = opts.name ?? 'sidecar';
+    const name = node === 'lsp' ? 'sidecar' : `sidecar-${node}`;
     this.dataDir = join(net.runDir, name);
     mkdirSync(this.dataDir, { recursive: true });
     this.out = createWriteStream(join(net.runDir, `${name}.log`), { flags: 'a' });

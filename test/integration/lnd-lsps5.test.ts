@@ -96,7 +96,7 @@ for (const version of versions) {
           '--lsps5-attempts=4',
           '--lsps5-webhook-timeout-ms=600000',
         ],
-        { node: 'rlsp', name: 'rl-sidecar' },
+        'rlsp',
       );
       await lspSidecar.start();
       await rlSidecar.start();
