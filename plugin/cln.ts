@@ -10,6 +10,9 @@ import { buildManifest, OptionError, parseSettings } from './backends/cln/manife
 import { PluginHost, errText, type HookHandler } from './backends/cln/plugin-host.js';
 import { ClnRpc } from './backends/cln/rpc-client.js';
 import { HoldEngine } from './hold/engine.js';
+import { ClnLspsHost } from './backends/cln/lsps-host.js';
+import { LSPS0_MESSAGE_TYPE } from './lsps/lsps0/codec.js';
+import { startLsps, type RunningLsps } from './lsps/lsps.js';
 import { createLogger, type Logger, type LogLevel } from './ops/log.js';
 
 /* eslint-disable no-console -- redirecting, not writing: a stray console.log from any module must not reach stdout */
@@ -67,6 +70,8 @@ let engine: HoldEngine | undefined;
 let backend: ClnBackend | undefined;
 let rpc: ClnRpc | undefined;
 let deathWatch: NodeJS.Timeout | undefined;
+let lspsHost: ClnLspsHost | undefined;
+let lsps: RunningLsps | undefined;
 
 // Hooks registered before init delegate to the backend made at init (lightningd calls none before).
 const lateHook = (pick: (b: ClnBackend) => HookHandler): HookHandler => ({
@@ -110,6 +115,23 @@ const host = new PluginHost({
       logger,
     });
     await engine.start();
+    if (settings.lsps5) {
+      const h = new ClnLspsHost(rpc, LSPS0_MESSAGE_TYPE, logger);
+      try {
+        lsps = await startLsps({
+          host: h,
+          dataDir: settings.dataDir,
+          config: settings.lsps5,
+          log: logger,
+          nodeId: await backend.nodeId(),
+        });
+      } catch (err) {
+        await engine.stop();
+        return `cannot start LSPS5: ${errText(err)}`;
+      }
+      lspsHost = h;
+      // No recipient-LSP mailbox on CLN yet: registrations work, nothing raises notifications.
+    }
     const e = engine;
     const b = backend;
     deathWatch = setInterval(() => {
@@ -128,6 +150,13 @@ const host = new PluginHost({
   hooks: {
     htlc_accepted: lateHook((b) => b.htlcAcceptedHook),
     onion_message_recv_secret: lateHook((b) => b.onionMessageHook),
+    // Before init, or with LSPS5 off, every custom message passes on untouched.
+    custommsg: {
+      handle: (params, id) =>
+        lspsHost ? lspsHost.custommsgHook.handle(params, id) : Promise.resolve({ result: 'continue' }),
+      validate: (a): a is object => isContinue(a),
+      fallback: () => ({ result: 'continue' }),
+    },
   },
   notifications: {
     block_added: (params) => backend?.onBlockAdded(params),
@@ -136,11 +165,20 @@ const host = new PluginHost({
   onEnd: () => void shutdown(0),
 });
 
+function isContinue(a: unknown): boolean {
+  return typeof a === 'object' && a !== null && (a as { result?: unknown }).result === 'continue';
+}
+
 let stopping = false;
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   if (deathWatch) clearInterval(deathWatch);
+  try {
+    await lsps?.stop();
+  } catch (e) {
+    logger.error('LSPS stop failed', { error: errText(e) });
+  }
   try {
     // Unanswered HTLCs stay with lightningd, which replays them to the next run.
     await engine?.stop();

@@ -4,6 +4,8 @@
 import { join } from 'node:path';
 import type { LogLevel } from '../../ops/log.js';
 import type { EngineConfigInput } from '../../hold/policy.js';
+import type { Lsps5Config } from '../../lsps/config.js';
+import { LSPS5_OPTIONS, parseLsps5Options } from '../../ops/config.js';
 
 export const OPTION_PREFIX = 'async-trampoline-';
 
@@ -144,12 +146,20 @@ export const RPC_METHODS = [
   { name: 'async-trampoline-stats', usage: '', description: 'Counts and totals of held HTLCs' },
 ] as const;
 
-export const HOOKS = ['htlc_accepted', 'onion_message_recv_secret'] as const;
+export const HOOKS = ['htlc_accepted', 'onion_message_recv_secret', 'custommsg'] as const;
 export const SUBSCRIPTIONS = ['block_added'] as const;
+
+// The LSPS5 block of ops/config.ts, as CLN options (async-trampoline-lsps5, ...-lsps5-max-webhooks, ...).
+const LSPS5_CLN_OPTIONS: readonly OptionSpec[] = Object.entries(LSPS5_OPTIONS).map(([name, o]) => ({
+  name,
+  type: o.kind === 'bool' ? 'bool' : 'int',
+  default: o.kind === 'bool' ? o.default === 'true' : Number(o.default),
+  description: o.help,
+}));
 
 export function buildManifest(): Record<string, unknown> {
   return {
-    options: OPTIONS.map((o) => ({
+    options: [...OPTIONS, ...LSPS5_CLN_OPTIONS].map((o) => ({
       name: OPTION_PREFIX + o.name,
       type: o.type,
       default: o.default,
@@ -184,6 +194,8 @@ export interface ClnSettings {
   trampolineScid: string | undefined;
   heldHtlcVariants: ('odd' | 'even')[];
   engine: EngineConfigInput;
+  /** LSPS0/LSPS5 webhook service; undefined when off. */
+  lsps5: Lsps5Config | undefined;
 }
 
 /** A bad option value: init answers with `disable` and the reason. */
@@ -242,7 +254,19 @@ export function parseSettings(options: Record<string, unknown>, lightningDir: st
     throw new OptionError(`${OPTION_PREFIX}held-htlc-variants: a list of odd and/or even`);
   }
 
+  const lspsProblems: string[] = [];
+  const lsps5 = parseLsps5Options(
+    (name) => {
+      const v = options[OPTION_PREFIX + name];
+      return v === undefined || v === null ? undefined : String(v);
+    },
+    lspsProblems,
+    (name) => OPTION_PREFIX + name,
+  );
+  if (lspsProblems.length > 0) throw new OptionError(lspsProblems.join('; '));
+
   return {
+    lsps5,
     heldHtlcVariants: variants as ('odd' | 'even')[],
     dataDir: str('data-dir') || join(lightningDir, 'async-trampoline'),
     logLevel,
