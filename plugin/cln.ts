@@ -10,6 +10,9 @@ import { buildManifest, OptionError, parseSettings } from './backends/cln/manife
 import { PluginHost, errText, type HookHandler } from './backends/cln/plugin-host.js';
 import { ClnRpc } from './backends/cln/rpc-client.js';
 import { HoldEngine } from './hold/engine.js';
+import { RecipientLspEngine } from './recipient-lsp/engine.js';
+import { ClnRecipientLspHost } from './backends/cln/recipient-lsp-host.js';
+import { recipientLspMethods } from './backends/cln/recipient-lsp-admin.js';
 import { createLogger, type Logger, type LogLevel } from './ops/log.js';
 
 /* eslint-disable no-console -- redirecting, not writing: a stray console.log from any module must not reach stdout */
@@ -67,6 +70,8 @@ let engine: HoldEngine | undefined;
 let backend: ClnBackend | undefined;
 let rpc: ClnRpc | undefined;
 let deathWatch: NodeJS.Timeout | undefined;
+let recipientLsp: RecipientLspEngine | undefined;
+let recipientLspHost: ClnRecipientLspHost | undefined;
 
 // Hooks registered before init delegate to the backend made at init (lightningd calls none before).
 const lateHook = (pick: (b: ClnBackend) => HookHandler): HookHandler => ({
@@ -119,9 +124,40 @@ const host = new PluginHost({
       }
     }, 1000);
     deathWatch.unref();
+    if (settings.recipientLsp) {
+      // Recipient-LSP mode beside the hold engine: same hook and RPC, its own mailbox file.
+      const types = settings.types;
+      recipientLspHost = new ClnRecipientLspHost({
+        rpc,
+        nodeId: () => b.nodeId(),
+        onion: b,
+        router: b.router,
+        types: {
+          heldHtlcAvailable: types.heldHtlcAvailable[0]!,
+          heldHtlcAvailableOdd: types.heldHtlcAvailable[1]!,
+          releaseHeldHtlc: types.releaseHeldHtlc[0]!,
+          releaseHeldHtlcOdd: types.releaseHeldHtlc[1]!,
+        },
+        heldHtlcTypes: types.heldHtlcAvailable,
+        variants: settings.heldHtlcVariants,
+        logger,
+      });
+      recipientLsp = await RecipientLspEngine.open({
+        dbPath: join(settings.dataDir, 'recipient-lsp.sqlite'),
+        host: recipientLspHost,
+        config: settings.recipientLsp,
+        logger,
+        onFatal: (why) => {
+          // lightningd keeps running; notices are retried by senders' LSPs, so log loudly and stop.
+          logger.error('recipient-lsp engine died; restart the plugin', { why });
+        },
+      });
+      await recipientLsp.start();
+    }
     logger.info('async-trampoline ready', {
       dataDir: settings.dataDir,
       trampolineScid: settings.trampolineScid,
+      recipientLsp: recipientLsp !== undefined,
     });
     return undefined;
   },
@@ -131,8 +167,11 @@ const host = new PluginHost({
   },
   notifications: {
     block_added: (params) => backend?.onBlockAdded(params),
+    connect: (params) => recipientLspHost?.onConnect(params),
+    disconnect: (params) => recipientLspHost?.onDisconnect(params),
+    channel_state_changed: (params) => recipientLspHost?.onChannelStateChanged(params),
   },
-  methods: adminMethods(() => engine),
+  methods: { ...adminMethods(() => engine), ...recipientLspMethods(() => recipientLsp) },
   onEnd: () => void shutdown(0),
 });
 
@@ -142,6 +181,7 @@ async function shutdown(code: number): Promise<void> {
   stopping = true;
   if (deathWatch) clearInterval(deathWatch);
   try {
+    await recipientLsp?.stop();
     // Unanswered HTLCs stay with lightningd, which replays them to the next run.
     await engine?.stop();
   } catch (e) {
