@@ -79,22 +79,22 @@ async function decodeInvoice(c: LndClients, invoice: string): Promise<DecodedInv
   }
 }
 
-/** Our active channel to the LSP with the most outbound liquidity. */
+/** An active channel of ours to the LSP (the sidecar intercepts whichever one the HTLC comes in on). */
 async function channelTo(c: LndClients, peer: Uint8Array): Promise<string> {
-  let chans: { chan_id: string; local_balance: string }[];
+  let chans: { chan_id: string; remote_pubkey: string }[];
   try {
     chans = (
-      await unary<{ channels: { chan_id: string; local_balance: string }[] }>(c.lightning, 'ListChannels', {
+      await unary<{ channels: { chan_id: string; remote_pubkey: string }[] }>(c.lightning, 'ListChannels', {
         active_only: true,
-        peer: Buffer.from(peer),
       })
     ).channels;
   } catch (e) {
     throw senderError('route', `ListChannels failed: ${(e as GrpcError).details ?? (e as Error).message}`);
   }
-  const best = [...chans].sort((x, y) => Number(BigInt(y.local_balance) - BigInt(x.local_balance)))[0];
-  if (!best) throw senderError('route', 'no active channel to the LSP');
-  return best.chan_id;
+  const id = Buffer.from(peer).toString('hex');
+  const chan = chans.find((x) => x.remote_pubkey === id);
+  if (!chan) throw senderError('route', `no active channel to the LSP ${id}`);
+  return chan.chan_id;
 }
 
 /**
