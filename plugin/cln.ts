@@ -13,6 +13,10 @@ import { HoldEngine } from './hold/engine.js';
 import { ClnLspsHost } from './backends/cln/lsps-host.js';
 import { LSPS0_MESSAGE_TYPE } from './lsps/lsps0/codec.js';
 import { startLsps, type RunningLsps } from './lsps/lsps.js';
+import { wakeSleepingClients } from './lsps/wake.js';
+import { RecipientLspEngine } from './recipient-lsp/engine.js';
+import { ClnRecipientLspHost } from './backends/cln/recipient-lsp-host.js';
+import { recipientLspMethods } from './backends/cln/recipient-lsp-admin.js';
 import { createLogger, type Logger, type LogLevel } from './ops/log.js';
 
 /* eslint-disable no-console -- redirecting, not writing: a stray console.log from any module must not reach stdout */
@@ -72,6 +76,8 @@ let rpc: ClnRpc | undefined;
 let deathWatch: NodeJS.Timeout | undefined;
 let lspsHost: ClnLspsHost | undefined;
 let lsps: RunningLsps | undefined;
+let recipientLsp: RecipientLspEngine | undefined;
+let recipientLspHost: ClnRecipientLspHost | undefined;
 
 // Hooks registered before init delegate to the backend made at init (lightningd calls none before).
 const lateHook = (pick: (b: ClnBackend) => HookHandler): HookHandler => ({
@@ -130,7 +136,6 @@ const host = new PluginHost({
         return `cannot start LSPS5: ${errText(err)}`;
       }
       lspsHost = h;
-      // No recipient-LSP mailbox on CLN yet: registrations work, nothing raises notifications.
     }
     const e = engine;
     const b = backend;
@@ -141,9 +146,42 @@ const host = new PluginHost({
       }
     }, 1000);
     deathWatch.unref();
+    if (settings.recipientLsp) {
+      // Recipient-LSP mode beside the hold engine: same hook and RPC, its own mailbox file.
+      const types = settings.types;
+      recipientLspHost = new ClnRecipientLspHost({
+        rpc,
+        nodeId: () => b.nodeId(),
+        onion: b,
+        router: b.router,
+        types: {
+          heldHtlcAvailable: types.heldHtlcAvailable[0]!,
+          heldHtlcAvailableOdd: types.heldHtlcAvailable[1]!,
+          releaseHeldHtlc: types.releaseHeldHtlc[0]!,
+          releaseHeldHtlcOdd: types.releaseHeldHtlc[1]!,
+        },
+        heldHtlcTypes: types.heldHtlcAvailable,
+        variants: settings.heldHtlcVariants,
+        logger,
+      });
+      recipientLsp = await RecipientLspEngine.open({
+        dbPath: join(settings.dataDir, 'recipient-lsp.sqlite'),
+        host: recipientLspHost,
+        config: settings.recipientLsp,
+        logger,
+        onFatal: (why) => {
+          // lightningd keeps running; notices are retried by senders' LSPs, so log loudly and stop.
+          logger.error('recipient-lsp engine died; restart the plugin', { why });
+        },
+      });
+      // A notice stored for an away client wakes it through its webhooks (as on the sidecar).
+      if (lsps) wakeSleepingClients(recipientLsp, lsps.service, logger);
+      await recipientLsp.start();
+    }
     logger.info('async-trampoline ready', {
       dataDir: settings.dataDir,
       trampolineScid: settings.trampolineScid,
+      recipientLsp: recipientLsp !== undefined,
     });
     return undefined;
   },
@@ -160,8 +198,11 @@ const host = new PluginHost({
   },
   notifications: {
     block_added: (params) => backend?.onBlockAdded(params),
+    connect: (params) => recipientLspHost?.onConnect(params),
+    disconnect: (params) => recipientLspHost?.onDisconnect(params),
+    channel_state_changed: (params) => recipientLspHost?.onChannelStateChanged(params),
   },
-  methods: adminMethods(() => engine),
+  methods: { ...adminMethods(() => engine), ...recipientLspMethods(() => recipientLsp) },
   onEnd: () => void shutdown(0),
 });
 
@@ -180,6 +221,7 @@ async function shutdown(code: number): Promise<void> {
     logger.error('LSPS stop failed', { error: errText(e) });
   }
   try {
+    await recipientLsp?.stop();
     // Unanswered HTLCs stay with lightningd, which replays them to the next run.
     await engine?.stop();
   } catch (e) {

@@ -270,6 +270,7 @@ for (const version of versions) {
           // S talks to RL directly, as any node on the network could.
           await net.connectPeers('sender', 'rlsp');
           const info = await net.nodeInfo('sender');
+          const received = new Set<string>();
           const transport = new LndOnionTransport(
             sender,
             {
@@ -284,17 +285,21 @@ for (const version of versions) {
                   ).shared_key,
                 ),
             },
-            () => {},
+            (msg) => {
+              if (msg.releaseHeldHtlc && msg.pathId) received.add(hex(msg.pathId));
+            },
             testLog.child({ node: info.grpcHost }),
           );
-          const notify = async (path: Uint8Array): Promise<void> => {
+          const notify = async (path: Uint8Array): Promise<string> => {
+            const replyPathId = new Uint8Array(randomBytes(32));
             const [msg] = buildHeldHtlcAvailableVariants({
               messagePath: path,
-              replyPathId: new Uint8Array(randomBytes(32)),
+              replyPathId,
               ourNodeId: pk.sender!,
               variants: ['odd'],
             });
             await transport.send(msg!);
+            return hex(replyPathId);
           };
 
           // A forged path: R's client id with a wrong HMAC half (the key read from RL's data dir).
@@ -327,8 +332,9 @@ for (const version of versions) {
           // batches that RL has taken in before the next: LND 0.21 drops onion messages at random
           // (RED) once more than 40 queue up for one peer, which would test LND, not us.
           m = rlsp.lines.length;
+          const flood = new Set<string>();
           for (let sent = 0; sent < 1000;) {
-            for (let j = 0; j < 20; j++, sent++) await notify(messagePath);
+            for (let j = 0; j < 20; j++, sent++) flood.add(await notify(messagePath));
             const want = sent;
             await rlsp.waitLog(`RL stored ${want}`, () => rlsp.count(isStoredForR, m) >= want, m, 60_000);
           }
@@ -340,6 +346,21 @@ for (const version of versions) {
             1000 - PER_CLIENT_CAP,
           );
 
+          // Scenario 5 in part (0.21, which relays onion messages): S is no longer RL's peer, so
+          // RL's releases for the flood's notices reach S only when routed over the graph, RL -> L -> S.
+          if (native) {
+            await net.lncli('sender', 'disconnect', hex(pk.rlsp!));
+            await waitFor(
+              'S and RL disconnected',
+              async () =>
+                !(await net.lncli<{ peers: { pub_key: string }[] }>('sender', 'listpeers')).peers.some(
+                  (x) => x.pub_key === hex(pk.rlsp!),
+                ),
+            );
+            transport.start();
+          }
+          const mRoute = rlsp.lines.length;
+
           // RL keeps working: a real payment is stored and released (the flood's notices go to S).
           const mL = lsp.lines.length;
           const p = keysend(5_000);
@@ -347,6 +368,16 @@ for (const version of versions) {
           await recipientReturns();
           await assertSettled(await p.result, p.hash);
           await waitFor('RL mailbox empty', () => (storedAtRl().get(hex(pk.recipient!)) ?? 0) === 0);
+          if (native) {
+            await waitFor('a flood release reached S over the graph', () =>
+              [...received].some((x) => flood.has(x)),
+            );
+            assert.ok(
+              rlsp.count((l) => l.message === 'onion message routed over the graph', mRoute) >= 1,
+              'RL routed over the graph',
+            );
+            transport.stop();
+          }
         }),
       );
 

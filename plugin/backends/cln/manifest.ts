@@ -6,6 +6,7 @@ import type { LogLevel } from '../../ops/log.js';
 import type { EngineConfigInput } from '../../hold/policy.js';
 import type { Lsps5Config } from '../../lsps/config.js';
 import { LSPS5_OPTIONS, parseLsps5Options } from '../../ops/config.js';
+import type { RecipientLspConfigInput } from '../../recipient-lsp/config.js';
 
 export const OPTION_PREFIX = 'async-trampoline-';
 
@@ -17,6 +18,41 @@ interface OptionSpec {
   default: string | number | boolean;
   description: string;
 }
+
+// Recipient-LSP mode (plugin/recipient-lsp/): one block, so it moves as one.
+const RECIPIENT_LSP_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'recipient-lsp',
+    type: 'bool',
+    default: false,
+    description:
+      "also act as our clients' LSP: keep held_htlc_available while they are away, release when they return",
+  },
+  {
+    name: 'recipient-lsp-max-per-client',
+    type: 'int',
+    default: 32,
+    description: 'stored notices per client, newest kept',
+  },
+  {
+    name: 'recipient-lsp-max-total',
+    type: 'int',
+    default: 10_000,
+    description: 'stored notices in total, newest kept',
+  },
+  {
+    name: 'recipient-lsp-expiry-seconds',
+    type: 'int',
+    default: 86_400,
+    description: 'drop a stored notice after this long',
+  },
+  {
+    name: 'recipient-lsp-relay',
+    type: 'string',
+    default: '',
+    description: 'relay notices to these clients instead of releasing ("all", or comma-separated node ids)',
+  },
+];
 
 /** Type numbers are options because the BOLT draft is unmerged and will renumber them (PROTOCOL.md). */
 export const OPTIONS: readonly OptionSpec[] = [
@@ -129,6 +165,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 1000,
     description: 'trampoline mode: proportional fee we keep',
   },
+  ...RECIPIENT_LSP_OPTIONS,
 ];
 
 export const RPC_METHODS = [
@@ -144,10 +181,16 @@ export const RPC_METHODS = [
   },
   { name: 'async-trampoline-fail', usage: 'key', description: 'Fail a held HTLC back now' },
   { name: 'async-trampoline-stats', usage: '', description: 'Counts and totals of held HTLCs' },
+  {
+    name: 'async-trampoline-message-path',
+    usage: 'node_id',
+    description: "Recipient-LSP mode: a client's message path (blinded_path hex) for its senders' async_hold",
+  },
 ] as const;
 
 export const HOOKS = ['htlc_accepted', 'onion_message_recv_secret', 'custommsg'] as const;
-export const SUBSCRIPTIONS = ['block_added'] as const;
+// connect, disconnect, channel_state_changed: recipient-LSP mode (ignored when it is off).
+export const SUBSCRIPTIONS = ['block_added', 'connect', 'disconnect', 'channel_state_changed'] as const;
 
 // The LSPS5 block of ops/config.ts, as CLN options (async-trampoline-lsps5, ...-lsps5-max-webhooks, ...).
 const LSPS5_CLN_OPTIONS: readonly OptionSpec[] = Object.entries(LSPS5_OPTIONS).map(([name, o]) => ({
@@ -196,6 +239,8 @@ export interface ClnSettings {
   engine: EngineConfigInput;
   /** LSPS0/LSPS5 webhook service; undefined when off. */
   lsps5: Lsps5Config | undefined;
+  /** Recipient-LSP mode settings; undefined when the mode is off. */
+  recipientLsp: RecipientLspConfigInput | undefined;
 }
 
 /** A bad option value: init answers with `disable` and the reason. */
@@ -267,6 +312,7 @@ export function parseSettings(options: Record<string, unknown>, lightningDir: st
 
   return {
     lsps5,
+    recipientLsp: recipientLspSettings(get),
     heldHtlcVariants: variants as ('odd' | 'even')[],
     dataDir: str('data-dir') || join(lightningDir, 'async-trampoline'),
     logLevel,
@@ -296,4 +342,37 @@ export function parseSettings(options: Record<string, unknown>, lightningDir: st
       },
     },
   };
+}
+
+function recipientLspSettings(
+  get: (name: string) => string | number | boolean,
+): RecipientLspConfigInput | undefined {
+  if (get('recipient-lsp') !== true) return undefined;
+  const positive = (name: string): number => {
+    const n = get(name) as number;
+    if (n < 1) throw new OptionError(`${OPTION_PREFIX}${name}: must be at least 1`);
+    return n;
+  };
+  const out: RecipientLspConfigInput = {
+    maxPerClient: positive('recipient-lsp-max-per-client'),
+    maxTotal: positive('recipient-lsp-max-total'),
+    expiryMs: positive('recipient-lsp-expiry-seconds') * 1000,
+  };
+  if (out.maxPerClient! > out.maxTotal!)
+    throw new OptionError(
+      `${OPTION_PREFIX}recipient-lsp-max-per-client: must not exceed ${OPTION_PREFIX}recipient-lsp-max-total`,
+    );
+  const relay = (get('recipient-lsp-relay') as string).trim();
+  if (relay === 'all') out.relayAll = true;
+  else if (relay !== '') {
+    const ids = relay
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    const bad = ids.find((id) => !/^0[23][0-9a-f]{64}$/.test(id));
+    if (bad)
+      throw new OptionError(`${OPTION_PREFIX}recipient-lsp-relay: "${bad}" is not a node id (33-byte hex)`);
+    out.relayClients = ids;
+  }
+  return out;
 }
