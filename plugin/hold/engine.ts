@@ -2,6 +2,7 @@
 // Invariants: every state change is committed before the verdict it implies reaches the host (one
 // transaction per tick: group commit); a replayed HTLC gets back the verdict already taken, never a
 // second, different one; a hold always ends, by release or by its deadline.
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -284,7 +285,7 @@ export class HoldEngine {
     const mem = this.byKey.get(h.key);
     const known = mem ?? this.store.byKey(h.key);
     if (known) {
-      if (bytesToHex(known.htlc.paymentHash) !== bytesToHex(h.paymentHash)) {
+      if (!equalBytes(known.htlc.paymentHash, h.paymentHash)) {
         this.logger.error('replayed htlc differs from the stored one; keeping the stored decision', {
           key: h.key,
         });

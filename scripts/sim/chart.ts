@@ -52,7 +52,9 @@ function drawPanel(p: Panel, samples: Sample[], days: number, top: number): stri
   // A limit far above the data would flatten it: show it only when it is within reach.
   const shown = p.limits.filter((l) => l.value <= dataMax * 3);
   const hidden = p.limits.filter((l) => l.value > dataMax * 3);
-  const yMax = Math.max(dataMax, ...shown.map((l) => l.value)) * 1.08;
+  // Headroom above the data for the legend box, so it never hides a line.
+  const legendH = (p.series.length + p.limits.length) * 18 + 24;
+  const yMax = Math.max(dataMax, ...shown.map((l) => l.value)) / (1 - legendH / PANEL_H) / 0.97;
   const step = niceStep(yMax, 5);
   // Tick labels carry as many decimals as the step needs, so a small amount axis reads 0.05, 0.10.
   const decimals = Math.max(0, -Math.floor(Math.log10(step)));
