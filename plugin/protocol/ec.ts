@@ -29,7 +29,13 @@ export interface Ec {
 }
 
 /** A node-key ECDH oracle: SHA256(compressed(k·point)) for the node's secret k (in-process, CLN, LND). */
-export type Ecdh = (point: Uint8Array) => Promise<Uint8Array>;
+export type Ecdh = ((point: Uint8Array) => Promise<Uint8Array>) & {
+  /**
+   * Only where the key is in-process: the oracle for k·tweak. A blinded layer's ECDH then costs one
+   * scalar product, not a point multiplication (k·(tweak·P) = (k·tweak)·P).
+   */
+  readonly tweaked?: (tweak: Uint8Array) => Ecdh;
+};
 
 const isBytes = (v: unknown, len: number): v is Uint8Array => v instanceof Uint8Array && v.length === len;
 
@@ -210,12 +216,17 @@ export function activeEc(): Ec {
 /** An ECDH oracle over an in-process private key (tests, the recipient agent, LND-less setups). */
 export function ecdhFromPrivateKey(priv: Uint8Array, ec: Ec = activeEc()): Ecdh {
   if (!ec.isPrivateKey(priv)) throw codecError('invalid', 'ecdh oracle: invalid private key');
-  const key = Uint8Array.from(priv);
-  return (point) => {
+  return oracleOf(Uint8Array.from(priv), ec);
+}
+
+function oracleOf(key: Uint8Array, ec: Ec): Ecdh {
+  const oracle = (point: Uint8Array): Promise<Uint8Array> => {
     try {
       return Promise.resolve(ec.ecdh(point, key));
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
   };
+  // privMul checks the tweak as pointMul would (a 32-byte scalar in range) and throws CodecError.
+  return Object.assign(oracle, { tweaked: (tweak: Uint8Array) => oracleOf(ec.privMul(key, tweak), ec) });
 }
