@@ -4,8 +4,7 @@
 // second, different one; a hold always ends, by release or by its deadline.
 import { equalBytes } from '@noble/ciphers/utils.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { nullLogger, type Logger } from '../ops/log.js';
 import {
   SupersededError,
@@ -15,8 +14,6 @@ import {
   type HostEvents,
   type InterceptedHtlc,
   type Msat,
-  type PayRequest,
-  type PayResult,
   type Verdict,
 } from './backend.js';
 import { systemClock, type Clock } from './clock.js';
@@ -29,13 +26,13 @@ import {
   CapTracker,
   peerKeyOf,
   resolveEngineConfig,
-  trampolineFee,
   type EngineConfig,
   type EngineConfigInput,
 } from './policy.js';
 import { EarlyReleaseBuffer, releasePathId, verifyPathId } from './release.js';
 import { assertTransition, isActive, type HoldState } from './state.js';
 import { HoldStore, hexOf, type HoldRecord } from './store.js';
+import { TrampolinePayments } from './trampoline.js';
 
 /** Where a simulated crash may strike: before a store write, or before a call to the host. */
 export type CrashStep = 'write' | 'verdict' | 'notice' | 'pay' | 'track';
@@ -112,6 +109,7 @@ export class HoldEngine {
   private readonly caps: CapTracker;
   private readonly notifier: Notifier;
   private readonly early: EarlyReleaseBuffer;
+  private readonly trampoline: TrampolinePayments;
 
   /** Active holds plus holds decided in the batch not yet committed (replays must see those). */
   private readonly byKey = new Map<string, HoldRecord>();
@@ -160,6 +158,12 @@ export class HoldEngine {
         this.logger.warn('release dropped: it matched no hold', { why });
       },
     );
+    this.trampoline = new TrampolinePayments(this.backend, this.store, this.config, this.clock, this.logger, {
+      enqueue: (write, after) => this.enqueue(write, after),
+      finish: (hold, to, verdict) => this.finish(hold, to, verdict),
+      mayCallHost: (step) => this.mayCallHost(step),
+      dead: () => this.dead,
+    });
     this.events = {
       htlc: (h) => this.htlc(h),
       release: (p) => this.release(p),
@@ -470,7 +474,7 @@ export class HoldEngine {
 
   private resume(set: HoldSet): void {
     if (set.parts.some((p) => p.state === 'paying')) {
-      this.resumePayment(set);
+      this.trampoline.resumePayment(set);
     } else if (set.complete) {
       this.onComplete(set, false);
     } else {
@@ -594,7 +598,7 @@ export class HoldEngine {
     this.metrics.release('released');
     this.logger.info('hold released', { setId: set.id, via, parts: set.parts.length });
     if (set.trampoline) {
-      this.startPayment(set);
+      this.trampoline.startPayment(set);
       return;
     }
     for (const p of set.parts) this.finish(p, 'forwarded', { kind: 'continue' });
@@ -605,119 +609,6 @@ export class HoldEngine {
     this.notifier.stop(set.id);
     if (set.timeout !== undefined) this.clock.clearTimeout(set.timeout);
     set.timeout = undefined;
-  }
-
-  // ---- trampoline ----
-
-  private payRequestFor(set: HoldSet): PayRequest | undefined {
-    const req = set.leader.htlc.trampoline;
-    if (!req) return undefined;
-    const incoming = set.incomingMsat;
-    return {
-      paymentHash: set.leader.htlc.paymentHash,
-      request: req,
-      maxAmountMsat: incoming - trampolineFee(this.config, incoming),
-      maxExpiry: Math.min(...set.parts.map((p) => p.htlc.incomingExpiry)) - this.config.safetyBlocks,
-    };
-  }
-
-  private startPayment(set: HoldSet): void {
-    const req = this.payRequestFor(set);
-    if (!req) return;
-    const amt = req.request.amtToForwardMsat;
-    if (req.maxAmountMsat <= 0n || (amt !== undefined && amt > req.maxAmountMsat)) {
-      this.logger.warn('trampoline payment refused: incoming does not cover amount and fee', {
-        setId: set.id,
-        incoming: set.incomingMsat,
-        amtToForward: amt,
-      });
-      for (const p of set.parts)
-        this.finish(p, 'failed', { kind: 'fail', reason: 'payment_failed', trampoline: true });
-      return;
-    }
-    const now = this.clock.now();
-    for (const p of set.parts) {
-      assertTransition(p.state, 'paying');
-      p.state = 'paying';
-      p.updatedMs = now;
-      this.enqueue(() => this.store.updateHold(p));
-    }
-    // The attempt is on disk before the host hears of it: a restart looks it up, never pays twice.
-    this.enqueue(
-      () => this.store.insertPayment(set.id, req.paymentHash, now),
-      () => this.callPay(set, req),
-    );
-  }
-
-  private callPay(set: HoldSet, req: PayRequest): void {
-    if (!this.mayCallHost('pay')) return;
-    this.backend.pay(req).then(
-      (r) => this.onPaid(set, r),
-      (err: unknown) => {
-        // A thrown call does not say the payment failed: it may be in flight. Ask the host if we can.
-        this.logger.error('pay call failed', { setId: set.id, error: String(err) });
-        if (this.backend.trackPayment) this.track(set, req, false);
-        else this.onPaid(set, { ok: false, reason: `pay call failed: ${String(err)}` });
-      },
-    );
-  }
-
-  private resumePayment(set: HoldSet): void {
-    const req = this.payRequestFor(set);
-    if (!req) return;
-    if (this.backend.trackPayment) {
-      this.track(set, req, true);
-    } else {
-      this.logger.warn(
-        'backend cannot look up payments; paying again and relying on the host to refuse a duplicate',
-        {
-          setId: set.id,
-        },
-      );
-      this.callPay(set, req);
-    }
-  }
-
-  private track(set: HoldSet, req: PayRequest, payIfUnknown: boolean): void {
-    const track = this.backend.trackPayment?.bind(this.backend);
-    if (!track || !this.mayCallHost('track')) return;
-    track(req.paymentHash).then(
-      (r) => {
-        if (r !== undefined) this.onPaid(set, r);
-        else if (payIfUnknown) this.callPay(set, req);
-        else this.onPaid(set, { ok: false, reason: 'payment never reached the host' });
-      },
-      (err: unknown) => {
-        // Unknown outcome: keep the hold paying (the operator can look) rather than risk paying twice.
-        this.logger.error('payment lookup failed; hold stays in paying', {
-          setId: set.id,
-          error: String(err),
-        });
-      },
-    );
-  }
-
-  private onPaid(set: HoldSet, r: PayResult): void {
-    if (this.dead || !set.parts.every((p) => p.state === 'paying')) return;
-    const hash = set.leader.htlc.paymentHash;
-    let result = r;
-    if (r.ok && (r.preimage.length !== 32 || !timingSafeEqual(sha256(r.preimage), hash))) {
-      this.logger.error('host returned a preimage that does not match the payment hash', { setId: set.id });
-      result = { ok: false, reason: 'preimage mismatch' };
-    }
-    const now = this.clock.now();
-    if (result.ok) {
-      const preimage = result.preimage;
-      this.enqueue(() => this.store.finishPayment(set.id, 'succeeded', preimage, undefined, now));
-      this.logger.info('trampoline payment succeeded; settling', { setId: set.id });
-      for (const p of set.parts) this.finish(p, 'settled', { kind: 'settle', preimage });
-    } else {
-      const reason = result.reason;
-      this.enqueue(() => this.store.finishPayment(set.id, 'failed', undefined, reason, now));
-      this.logger.warn('trampoline payment failed', { setId: set.id, reason });
-      for (const p of set.parts)
-        this.finish(p, 'failed', { kind: 'fail', reason: 'payment_failed', trampoline: true });
-    }
   }
 
   // ---- failing and deadlines ----
