@@ -145,7 +145,7 @@ async function main(): Promise<void> {
       `   route timelock ${plan.routeCltvBlocks} blocks (LND caps it at 2016; this route could carry a hold of up to ${plan.maxHoldBlocks})`,
     );
     say(
-      `   fees ${msat(plan.totalFeesMsat)} = ${msat(plan.totalFeesMsat - plan.headroomFeeMsat)} routing + ${msat(plan.headroomFeeMsat)} headroom (and +${plan.headroomCltvBlocks} blocks) for RL to raise its policy during the hold`,
+      `   fees ${msat(plan.totalFeesMsat)} = ${msat(plan.totalFeesMsat - plan.headroomFeeMsat)} to L and RL at their policies + ${msat(plan.headroomFeeMsat)} headroom for RL to raise its fee during the hold (+${plan.headroomCltvBlocks} blocks for its delta)`,
     );
     const result = sendToRoute(sender, paymentHash, built.route, built.firstHopRecords, 24 * 3600_000);
     result.catch(() => {});
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     );
     const isNotice = (l: LogLine): boolean => l.message === 'held_htlc_available sent';
     await L.waitLog('notice sent', isNotice, mL);
-    say("   notice sent to RL (first hop of R's path); L retries with backoff while nobody answers");
+    say("   notice sent to RL (R's path ends there); L retries with backoff while nobody answers");
 
     step("RL stores the notice in R's mailbox (R is away, so nothing is released)");
     const isStoredForR = (l: LogLine): boolean =>
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
         `   block ${h}: +${String(mined).padStart(3)} blocks, ~${hours(mined).padStart(6)} asleep; HTLC held at L, ${failAt - h} blocks left before L fails it back`,
       );
     }
-    say(`   ${L.count(isNotice, mL)} notices from L so far; RL kept them, R heard nothing`);
+    say(`   L has sent ${L.count(isNotice, mL)} notices so far; RL stored each one, R heard nothing`);
 
     step('R comes back online (stock LND restarts, reconnects to RL, channel active)');
     await n.startNode('recipient');
@@ -204,10 +204,12 @@ async function main(): Promise<void> {
     );
     const stored = RL.count(isStoredForR, mR);
     say(
-      `   RL sent ${String(rel.sent)} release(s), one per stored notice (${stored} stored: L retried with fresh reply paths), and marked them done`,
+      `   RL sent ${String(rel.sent)} release(s), one per stored notice (${stored}: each retry of L's has a fresh reply path), and marked them done`,
     );
     const released = await L.waitLog('hold released at L', (l) => l.message === 'hold released', mL);
-    say('   L accepted the release (HMAC of its reply path checks) and resumed the HTLC towards RL');
+    say(
+      "   L checked the release (its reply path's HMAC), wrote it to its store, resumed the HTLC to RL; later releases are no-ops",
+    );
 
     step("R settles with the sender's preimage; S gets it");
     const r = await result;
