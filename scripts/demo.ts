@@ -204,7 +204,7 @@ async function main(): Promise<void> {
     );
     const stored = RL.count(isStoredForR, mR);
     say(
-      `   RL sent ${String(rel.sent)} release(s), one per stored notice (${stored}: each retry of L's has a fresh reply path), and marked them done`,
+      `   RL sent ${String(rel.sent)} release(s), one per stored notice (${stored}; each retry of L's carries a fresh reply path), and marked them done`,
     );
     const released = await L.waitLog('hold released at L', (l) => l.message === 'hold released', mL);
     say(
