@@ -12,6 +12,12 @@ import { describeProblems, preflight, type PreflightResult } from './backends/ln
 import { ConfigError, parseSidecarConfig, sidecarHelp, type SidecarConfig } from './ops/config.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createPromMetrics, serveMetrics } from './ops/metrics.js';
+import { startRecipientLsp } from './backends/lnd/recipient-lsp-wiring.js';
+import { messagePathCommand } from './backends/lnd/recipient-lsp-cli.js';
+import { LndLspsHost } from './backends/lnd/lsps-host.js';
+import { LSPS0_MESSAGE_TYPE } from './lsps/lsps0/codec.js';
+import { startLsps, type RunningLsps } from './lsps/lsps.js';
+import { wakeSleepingClients } from './lsps/wake.js';
 
 const EXIT_CONFIG = 2;
 const EXIT_PREFLIGHT = 3;
@@ -38,6 +44,9 @@ async function main(): Promise<number> {
     process.stderr.write(sidecarHelp());
     return 0;
   }
+  // `message-path <node>`: print a recipient-LSP client's message path and exit.
+  const command = argv[0] === 'message-path' ? argv.splice(0, 2)[1] : undefined;
+  const isCommand = argv.length < process.argv.length - 2;
   let cfg: SidecarConfig;
   try {
     cfg = parseSidecarConfig(argv, process.env);
@@ -47,6 +56,15 @@ async function main(): Promise<number> {
       return EXIT_CONFIG;
     }
     throw e;
+  }
+  if (isCommand) {
+    try {
+      process.stdout.write(`${await messagePathCommand(command, cfg)}\n`);
+      return 0;
+    } catch (e) {
+      process.stderr.write(`message-path: ${(e as Error).message}\n`);
+      return EXIT_CONFIG;
+    }
   }
   const log = createLogger({ level: cfg.logLevel, json: cfg.logJson, component: 'lnd-sidecar' });
   let clients: LndClients;
@@ -73,6 +91,12 @@ async function main(): Promise<number> {
     height: facts.blockHeight,
   });
 
+  const messageTypes = {
+    heldHtlcAvailable: cfg.types.heldHtlcAvailable,
+    heldHtlcAvailableOdd: cfg.types.heldHtlcAvailableOdd,
+    releaseHeldHtlc: cfg.types.releaseHeldHtlc,
+    releaseHeldHtlcOdd: cfg.types.releaseHeldHtlcOdd,
+  };
   const backend = new LndBackend({
     clients,
     facts,
@@ -84,12 +108,7 @@ async function main(): Promise<number> {
       trampolineRequest: cfg.types.trampolineRequest,
       keysendPreimage: cfg.types.keysendPreimage,
     },
-    messageTypes: {
-      heldHtlcAvailable: cfg.types.heldHtlcAvailable,
-      heldHtlcAvailableOdd: cfg.types.heldHtlcAvailableOdd,
-      releaseHeldHtlc: cfg.types.releaseHeldHtlc,
-      releaseHeldHtlcOdd: cfg.types.releaseHeldHtlcOdd,
-    },
+    messageTypes,
     heldHtlcVariants: cfg.heldHtlcVariants,
     customMessageType: cfg.types.onionMessageCustom,
   });
@@ -110,12 +129,61 @@ async function main(): Promise<number> {
     },
   });
   await engine.start();
+  // Recipient-LSP mode beside the hold engine: same LND, same onion transport, its own mailbox file.
+  const recipientLsp = cfg.recipientLsp
+    ? await startRecipientLsp({
+        clients,
+        backend,
+        nodeId: facts.nodeId,
+        dataDir: cfg.dataDir,
+        config: cfg.recipientLsp,
+        variants: cfg.heldHtlcVariants,
+        types: messageTypes,
+        log,
+        registry: metrics.registry,
+        onFatal: (why) => {
+          log.error('recipient-lsp engine died; exiting', { why });
+          backend.stop().finally(() => process.exit(1));
+        },
+      })
+    : undefined;
+  let lsps: RunningLsps | undefined;
+  if (cfg.lsps5) {
+    try {
+      lsps = await startLsps({
+        host: new LndLspsHost(clients, LSPS0_MESSAGE_TYPE, log.child({ component: 'lsps-host' })),
+        dataDir: cfg.dataDir,
+        config: cfg.lsps5,
+        log,
+        nodeId: facts.nodeId,
+      });
+    } catch (e) {
+      // Most likely the macaroon: LSPS5 needs message:write (SignMessage), offchain:read/write
+      // (custom messages) and peers:read (ListPeers).
+      log.error('cannot start the LSPS5 webhook service', { error: (e as Error).message });
+      process.stderr.write(
+        `refusing to start: --lsps5 needs SignMessage (message:write), Send/SubscribeCustomMessages (offchain) and ListPeers (peers:read): ${(e as Error).message}\n`,
+      );
+      await recipientLsp?.stop();
+      await engine.stop();
+      clients.close();
+      return EXIT_PREFLIGHT;
+    }
+    // A notice stored for an away client wakes it through its webhooks.
+    if (recipientLsp) wakeSleepingClients(recipientLsp, lsps.service, log.child({ component: 'lsps5' }));
+    else
+      log.warn(
+        '--lsps5 without --recipient-lsp: webhooks can be registered, but nothing raises notifications',
+      );
+  }
   const metricsServer = cfg.metricsListen
     ? await serveMetrics(metrics.registry, cfg.metricsListen.port, cfg.metricsListen.host)
     : undefined;
   log.info('sidecar running', {
     dataDir: cfg.dataDir,
     metrics: cfg.metricsListen ? `${cfg.metricsListen.host}:${cfg.metricsListen.port}` : 'off',
+    recipientLsp: recipientLsp !== undefined,
+    lsps5: lsps !== undefined,
   });
 
   return new Promise<number>((resolve) => {
@@ -124,8 +192,11 @@ async function main(): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info('stopping', { signal });
-      engine
-        .stop()
+      (lsps?.stop() ?? Promise.resolve())
+        .catch((e: unknown) => log.error('LSPS stop failed', { error: (e as Error).message }))
+        .then(() => recipientLsp?.stop())
+        .catch((e: unknown) => log.error('recipient-lsp stop failed', { error: (e as Error).message }))
+        .then(() => engine.stop())
         .catch((e: unknown) => log.error('engine stop failed', { error: (e as Error).message }))
         .finally(() => {
           clients.close();

@@ -178,13 +178,20 @@ done
 # --- manifest ---------------------------------------------------------------------------------------
 
 # JSON the TypeScript side (scripts/regtest) and proto-comparison tests read to find everything.
+# It names every verified LND in the cache, not only LND_LIST: `npm run demo` installs just its one
+# version and must not hide the other from the tests.
+MANIFEST_TAGS=()
+for tag in "${LND_LIST[@]}" "${!LND_COMMIT[@]}"; do
+  [[ " ${MANIFEST_TAGS[*]} " == *" $tag "* ]] && continue
+  lnd_ok "$tag" && MANIFEST_TAGS+=("$tag")
+done
 {
   printf '{\n  "cache": "%s",\n' "$CACHE"
   printf '  "btcd": { "version": "%s", "btcd": "%s", "btcctl": "%s" },\n' \
     "$BTCD_VERSION" "$btcd_bin" "$btcctl_bin"
   printf '  "lndBuildTags": "%s",\n  "lnd": {' "$LND_BUILD_TAGS"
   sep=''
-  for tag in "${LND_LIST[@]}"; do
+  for tag in "${MANIFEST_TAGS[@]}"; do
     printf '%s\n    "%s": { "lnd": "%s", "lncli": "%s", "src": "%s", "commit": "%s" }' "$sep" \
       "$tag" "$BIN/lnd-$tag" "$BIN/lncli-$tag" "$SRC/lnd-$tag" "${LND_COMMIT[$tag]:-}"
     sep=','

@@ -2,9 +2,9 @@
 // Invariants: every state change is committed before the verdict it implies reaches the host (one
 // transaction per tick: group commit); a replayed HTLC gets back the verdict already taken, never a
 // second, different one; a hold always ends, by release or by its deadline.
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { nullLogger, type Logger } from '../ops/log.js';
 import {
   SupersededError,
@@ -15,8 +15,6 @@ import {
   type HostHtlcState,
   type InterceptedHtlc,
   type Msat,
-  type PayRequest,
-  type PayResult,
   type Verdict,
 } from './backend.js';
 import { systemClock, type Clock } from './clock.js';
@@ -29,13 +27,13 @@ import {
   CapTracker,
   peerKeyOf,
   resolveEngineConfig,
-  trampolineFee,
   type EngineConfig,
   type EngineConfigInput,
 } from './policy.js';
 import { EarlyReleaseBuffer, releasePathId, verifyPathId } from './release.js';
 import { assertTransition, isActive, type HoldState } from './state.js';
-import { HoldStore, type HoldRecord } from './store.js';
+import { HoldStore, hexOf, type HoldRecord } from './store.js';
+import { TrampolinePayments } from './trampoline.js';
 
 /** Where a simulated crash may strike: before a store write, or before a call to the host. */
 export type CrashStep = 'write' | 'verdict' | 'notice' | 'pay' | 'track';
@@ -112,6 +110,7 @@ export class HoldEngine {
   private readonly caps: CapTracker;
   private readonly notifier: Notifier;
   private readonly early: EarlyReleaseBuffer;
+  private readonly trampoline: TrampolinePayments;
 
   /** Active holds plus holds decided in the batch not yet committed (replays must see those). */
   private readonly byKey = new Map<string, HoldRecord>();
@@ -160,6 +159,12 @@ export class HoldEngine {
         this.logger.warn('release dropped: it matched no hold', { why });
       },
     );
+    this.trampoline = new TrampolinePayments(this.backend, this.store, this.config, this.clock, this.logger, {
+      enqueue: (write, after) => this.enqueue(write, after),
+      finish: (hold, to, verdict) => this.finish(hold, to, verdict),
+      mayCallHost: (step) => this.mayCallHost(step),
+      dead: () => this.dead,
+    });
     this.events = {
       htlc: (h) => this.htlc(h),
       release: (p) => this.release(p),
@@ -288,7 +293,7 @@ export class HoldEngine {
     const mem = this.byKey.get(h.key);
     const known = mem ?? this.store.byKey(h.key);
     if (known) {
-      if (bytesToHex(known.htlc.paymentHash) !== bytesToHex(h.paymentHash)) {
+      if (!equalBytes(known.htlc.paymentHash, h.paymentHash)) {
         this.logger.error('replayed htlc differs from the stored one; keeping the stored decision', {
           key: h.key,
         });
@@ -304,9 +309,9 @@ export class HoldEngine {
 
   private intake(h: InterceptedHtlc): void {
     const now = this.clock.now();
-    const holdId = new Uint8Array(randomBytes(16));
-    const holdIdHex = bytesToHex(holdId);
-    const hashHex = bytesToHex(h.paymentHash);
+    const holdId = newHoldId(now);
+    const holdIdHex = hexOf(holdId);
+    const hashHex = hexOf(h.paymentHash);
     const total = h.asyncHold?.totalMsat;
     const maxHold = Math.min(this.config.maxHoldBlocks, h.asyncHold?.maxHoldBlocks ?? Infinity);
     const hold: HoldRecord = {
@@ -455,7 +460,7 @@ export class HoldEngine {
     this.caps.add(peerKeyOf(hold.htlc), hold.htlc.amountInMsat);
     set.parts.push(hold);
     const token = hold.htlc.asyncHold?.releaseToken;
-    if (token !== undefined) this.tokens.set(bytesToHex(token), set);
+    if (token !== undefined) this.tokens.set(hexOf(token), set);
   }
 
   private restore(rec: HoldRecord): void {
@@ -473,7 +478,7 @@ export class HoldEngine {
 
   private resume(set: HoldSet): void {
     if (set.parts.some((p) => p.state === 'paying')) {
-      this.resumePayment(set);
+      this.trampoline.resumePayment(set);
     } else if (set.complete) {
       this.onComplete(set, false);
     } else {
@@ -562,10 +567,7 @@ export class HoldEngine {
       return;
     }
     const leader = set.leader;
-    this.notifier.start(set.id, {
-      messagePaths: leader.htlc.asyncHold?.messagePaths ?? [],
-      replyPathId: releasePathId(this.releaseKey, leader.holdId),
-    });
+    this.notifier.start(set.id, new ReplyTarget(this.releaseKey, leader));
   }
 
   // ---- release ----
@@ -632,11 +634,23 @@ export class HoldEngine {
   }
 
   private releaseSet(set: HoldSet, via: string): void {
+    if (isDue(set.failAt, this.height)) {
+      // Past the deadline the HTLC is doomed: downstream would refuse it (too little CLTV left), or it
+      // would keep running into the upstream peer's force-close margin. Fail it back instead.
+      this.logger.warn('release at or after the hold deadline; failing back instead of forwarding', {
+        setId: set.id,
+        via,
+        failAt: set.failAt,
+        height: this.height,
+      });
+      this.failSet(set, 'expired');
+      return;
+    }
     this.closeSet(set);
     this.metrics.release('released');
     this.logger.info('hold released', { setId: set.id, via, parts: set.parts.length });
     if (set.trampoline) {
-      this.startPayment(set);
+      this.trampoline.startPayment(set);
       return;
     }
     for (const p of set.parts) this.finish(p, 'forwarded', { kind: 'continue' });
@@ -647,119 +661,6 @@ export class HoldEngine {
     this.notifier.stop(set.id);
     if (set.timeout !== undefined) this.clock.clearTimeout(set.timeout);
     set.timeout = undefined;
-  }
-
-  // ---- trampoline ----
-
-  private payRequestFor(set: HoldSet): PayRequest | undefined {
-    const req = set.leader.htlc.trampoline;
-    if (!req) return undefined;
-    const incoming = set.incomingMsat;
-    return {
-      paymentHash: set.leader.htlc.paymentHash,
-      request: req,
-      maxAmountMsat: incoming - trampolineFee(this.config, incoming),
-      maxExpiry: Math.min(...set.parts.map((p) => p.htlc.incomingExpiry)) - this.config.safetyBlocks,
-    };
-  }
-
-  private startPayment(set: HoldSet): void {
-    const req = this.payRequestFor(set);
-    if (!req) return;
-    const amt = req.request.amtToForwardMsat;
-    if (req.maxAmountMsat <= 0n || (amt !== undefined && amt > req.maxAmountMsat)) {
-      this.logger.warn('trampoline payment refused: incoming does not cover amount and fee', {
-        setId: set.id,
-        incoming: set.incomingMsat,
-        amtToForward: amt,
-      });
-      for (const p of set.parts)
-        this.finish(p, 'failed', { kind: 'fail', reason: 'payment_failed', trampoline: true });
-      return;
-    }
-    const now = this.clock.now();
-    for (const p of set.parts) {
-      assertTransition(p.state, 'paying');
-      p.state = 'paying';
-      p.updatedMs = now;
-      this.enqueue(() => this.store.updateHold(p));
-    }
-    // The attempt is on disk before the host hears of it: a restart looks it up, never pays twice.
-    this.enqueue(
-      () => this.store.insertPayment(set.id, req.paymentHash, now),
-      () => this.callPay(set, req),
-    );
-  }
-
-  private callPay(set: HoldSet, req: PayRequest): void {
-    if (!this.mayCallHost('pay')) return;
-    this.backend.pay(req).then(
-      (r) => this.onPaid(set, r),
-      (err: unknown) => {
-        // A thrown call does not say the payment failed: it may be in flight. Ask the host if we can.
-        this.logger.error('pay call failed', { setId: set.id, error: String(err) });
-        if (this.backend.trackPayment) this.track(set, req, false);
-        else this.onPaid(set, { ok: false, reason: `pay call failed: ${String(err)}` });
-      },
-    );
-  }
-
-  private resumePayment(set: HoldSet): void {
-    const req = this.payRequestFor(set);
-    if (!req) return;
-    if (this.backend.trackPayment) {
-      this.track(set, req, true);
-    } else {
-      this.logger.warn(
-        'backend cannot look up payments; paying again and relying on the host to refuse a duplicate',
-        {
-          setId: set.id,
-        },
-      );
-      this.callPay(set, req);
-    }
-  }
-
-  private track(set: HoldSet, req: PayRequest, payIfUnknown: boolean): void {
-    const track = this.backend.trackPayment?.bind(this.backend);
-    if (!track || !this.mayCallHost('track')) return;
-    track(req.paymentHash).then(
-      (r) => {
-        if (r !== undefined) this.onPaid(set, r);
-        else if (payIfUnknown) this.callPay(set, req);
-        else this.onPaid(set, { ok: false, reason: 'payment never reached the host' });
-      },
-      (err: unknown) => {
-        // Unknown outcome: keep the hold paying (the operator can look) rather than risk paying twice.
-        this.logger.error('payment lookup failed; hold stays in paying', {
-          setId: set.id,
-          error: String(err),
-        });
-      },
-    );
-  }
-
-  private onPaid(set: HoldSet, r: PayResult): void {
-    if (this.dead || !set.parts.every((p) => p.state === 'paying')) return;
-    const hash = set.leader.htlc.paymentHash;
-    let result = r;
-    if (r.ok && (r.preimage.length !== 32 || !timingSafeEqual(sha256(r.preimage), hash))) {
-      this.logger.error('host returned a preimage that does not match the payment hash', { setId: set.id });
-      result = { ok: false, reason: 'preimage mismatch' };
-    }
-    const now = this.clock.now();
-    if (result.ok) {
-      const preimage = result.preimage;
-      this.enqueue(() => this.store.finishPayment(set.id, 'succeeded', preimage, undefined, now));
-      this.logger.info('trampoline payment succeeded; settling', { setId: set.id });
-      for (const p of set.parts) this.finish(p, 'settled', { kind: 'settle', preimage });
-    } else {
-      const reason = result.reason;
-      this.enqueue(() => this.store.finishPayment(set.id, 'failed', undefined, reason, now));
-      this.logger.warn('trampoline payment failed', { setId: set.id, reason });
-      for (const p of set.parts)
-        this.finish(p, 'failed', { kind: 'fail', reason: 'payment_failed', trampoline: true });
-    }
   }
 
   // ---- failing and deadlines ----
@@ -919,6 +820,48 @@ export class HoldEngine {
     this.writes = [];
     this.afters = [];
     this.store.close();
+  }
+}
+
+// Hold ids: a 6-byte millisecond timestamp, then 10 random bytes. Time order makes each insert an
+// append to the primary-key and set indexes instead of a write to a random page (random ids halved
+// intake on a 100,000-hold store); the release path's HMAC, not the id, is what cannot be guessed.
+// The random bytes come from one pooled draw: a call into the CSPRNG per HTLC cost more than the rest
+// of taking it in.
+let idPool = new Uint8Array(0);
+let idPos = 0;
+function newHoldId(nowMs: number): Uint8Array {
+  if (idPos + 16 > idPool.length) {
+    idPool = new Uint8Array(randomBytes(16 * 512));
+    idPos = 0;
+  }
+  idPos += 16;
+  // A view, not a copy: 16 bytes with their own buffer cost ~180 bytes of heap per hold.
+  const id = idPool.subarray(idPos - 16, idPos);
+  const ms = Math.max(0, Math.floor(nowMs));
+  id[0] = Math.floor(ms / 2 ** 40) & 0xff;
+  id[1] = Math.floor(ms / 2 ** 32) & 0xff;
+  id[2] = (ms >>> 24) & 0xff;
+  id[3] = (ms >>> 16) & 0xff;
+  id[4] = (ms >>> 8) & 0xff;
+  id[5] = ms & 0xff;
+  return id;
+}
+
+/**
+ * What the notifier sends for a set. The reply path id is worked out at each send instead of kept: a
+ * retry comes every few minutes at most, and a 32-byte array kept per held set costs ~180 bytes.
+ */
+class ReplyTarget {
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly leader: HoldRecord,
+  ) {}
+  get messagePaths(): Uint8Array[] {
+    return this.leader.htlc.asyncHold?.messagePaths ?? [];
+  }
+  get replyPathId(): Uint8Array {
+    return releasePathId(this.key, this.leader.holdId);
   }
 }
 

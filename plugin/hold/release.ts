@@ -2,6 +2,7 @@
 // and the buffer for releases that arrive before their HTLC.
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { Clock, TimerHandle } from './clock.js';
 
@@ -9,11 +10,14 @@ export const HOLD_ID_LEN = 16;
 export const PATH_ID_LEN = 32;
 const LABEL = new TextEncoder().encode('release');
 
+// The engine uses one key for its life: keep the HMAC keyed with it and clone that per tag, instead
+// of hashing the padded key blocks again for every path id (a restart tags every held set).
+let keyed: { key: Uint8Array; h: ReturnType<typeof hmac.create> } | undefined;
+
 function tag(key: Uint8Array, holdId: Uint8Array): Uint8Array {
-  const msg = new Uint8Array(LABEL.length + holdId.length);
-  msg.set(LABEL, 0);
-  msg.set(holdId, LABEL.length);
-  return hmac(sha256, key, msg).subarray(0, 16);
+  if (!keyed || !equalBytes(keyed.key, key))
+    keyed = { key: Uint8Array.from(key), h: hmac.create(sha256, key) };
+  return keyed.h.clone().update(LABEL).update(holdId).digest().subarray(0, 16);
 }
 
 export function releasePathId(key: Uint8Array, holdId: Uint8Array): Uint8Array {

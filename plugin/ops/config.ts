@@ -5,7 +5,9 @@ import { parseArgs } from 'node:util';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineConfigInput } from '../hold/policy.js';
+import type { RecipientLspConfigInput } from '../recipient-lsp/config.js';
 import type { LogLevel } from './log.js';
+import { DEFAULT_LSPS5, type Lsps5Config } from '../lsps/config.js';
 
 export interface SidecarConfig {
   lndRpc: string;
@@ -31,6 +33,10 @@ export interface SidecarConfig {
   /** held_htlc_available encodings to send ('odd' for LND/CLN agents, 'even' for LDK). */
   heldHtlcVariants: ('odd' | 'even')[];
   engine: EngineConfigInput;
+  /** Recipient-LSP mode settings; undefined when the mode is off. */
+  recipientLsp: RecipientLspConfigInput | undefined;
+  /** LSPS0/LSPS5 webhook service; undefined when --lsps5 is off. */
+  lsps5: Lsps5Config | undefined;
 }
 
 export class ConfigError extends Error {
@@ -46,6 +52,105 @@ interface FlagSpec {
   kind: Kind;
   default?: string;
   help: string;
+}
+
+// --- LSPS5 webhooks (bLIP-55): one block, host-neutral, so both hosts (and a future option table)
+// can take it as is. Names without a host prefix; CLN adds `async-trampoline-`.
+export interface Lsps5OptionSpec {
+  kind: 'bool' | 'uint';
+  default: string;
+  help: string;
+  /** Where the value goes in Lsps5Config (not for the on/off switch). */
+  key?: keyof Lsps5Config;
+  min?: number;
+}
+
+export const LSPS5_OPTIONS: Record<string, Lsps5OptionSpec> = {
+  lsps5: {
+    kind: 'bool',
+    default: 'false',
+    help: 'serve LSPS0 (peer message 37913) and LSPS5 webhook registration; notify sleeping clients',
+  },
+  'lsps5-max-webhooks': {
+    kind: 'uint',
+    default: String(DEFAULT_LSPS5.maxWebhooks),
+    help: 'webhooks per client node',
+    key: 'maxWebhooks',
+    min: 1,
+  },
+  'lsps5-allow-http': {
+    kind: 'bool',
+    default: 'false',
+    help: 'also accept http:// webhooks (tests and regtest only; bLIP-55 requires https)',
+    key: 'allowHttp',
+  },
+  'lsps5-cooldown-ms': {
+    kind: 'uint',
+    default: String(DEFAULT_LSPS5.cooldownMs),
+    help: 'at most one notification per client and method this often (reset when the client is seen online)',
+    key: 'cooldownMs',
+  },
+  'lsps5-webhook-timeout-ms': {
+    kind: 'uint',
+    default: String(DEFAULT_LSPS5.timeoutMs),
+    help: 'give up one webhook call after this long without an answer',
+    key: 'timeoutMs',
+    min: 1,
+  },
+  'lsps5-retry-base-ms': {
+    kind: 'uint',
+    default: String(DEFAULT_LSPS5.retryBaseMs),
+    help: 'first retry delay of a webhook call that got no answer (doubling)',
+    key: 'retryBaseMs',
+    min: 1,
+  },
+  'lsps5-retry-max-ms': {
+    kind: 'uint',
+    default: String(DEFAULT_LSPS5.retryMaxMs),
+    help: 'longest retry delay of a webhook call',
+    key: 'retryMaxMs',
+    min: 1,
+  },
+  'lsps5-attempts': {
+    kind: 'uint',
+    default: String(DEFAULT_LSPS5.maxAttempts),
+    help: 'calls per notification and webhook, the first included',
+    key: 'maxAttempts',
+    min: 1,
+  },
+};
+
+/** The LSPS5 settings from raw option values (undefined: not set); problems are appended. */
+export function parseLsps5Options(
+  raw: (name: string) => string | undefined,
+  problems: string[],
+  show: (name: string) => string = (n) => `--${n}`,
+): Lsps5Config | undefined {
+  const value = (name: string): string => raw(name) ?? LSPS5_OPTIONS[name]!.default;
+  const bool = (name: string): boolean => {
+    const v = value(name);
+    if (v !== 'true' && v !== 'false') problems.push(`${show(name)}: "${v}" is not true or false`);
+    return v === 'true';
+  };
+  const on = bool('lsps5');
+  const cfg: Lsps5Config = { ...DEFAULT_LSPS5 };
+  for (const [name, spec] of Object.entries(LSPS5_OPTIONS)) {
+    if (!spec.key) continue;
+    if (spec.kind === 'bool') {
+      (cfg as unknown as Record<string, unknown>)[spec.key] = bool(name);
+      continue;
+    }
+    const v = value(name);
+    const min = spec.min ?? 0;
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > Number.MAX_SAFE_INTEGER) {
+      problems.push(`${show(name)}: "${v}" is not a whole number of at least ${min}`);
+      continue;
+    }
+    (cfg as unknown as Record<string, unknown>)[spec.key] = Number(v);
+  }
+  if (cfg.retryMaxMs < cfg.retryBaseMs)
+    problems.push(`${show('lsps5-retry-max-ms')} must be at least ${show('lsps5-retry-base-ms')}`);
+  return on ? cfg : undefined;
 }
 
 /** Every flag the sidecar takes; `--help` prints this table. */
@@ -102,7 +207,73 @@ export const SIDECAR_FLAGS: Record<string, FlagSpec> = {
   'notify-cap-ms': { kind: 'uint', help: 'longest held_htlc_available retry delay' },
   'trampoline-fee-base-msat': { kind: 'msat', help: 'trampoline fee, base' },
   'trampoline-fee-ppm': { kind: 'uint', help: 'trampoline fee, proportional' },
+  ...recipientLspFlags(),
+  ...Object.fromEntries(
+    Object.entries(LSPS5_OPTIONS).map(([f, o]) => [f, { kind: o.kind, default: o.default, help: o.help }]),
+  ),
 };
+
+// Recipient-LSP mode (plugin/recipient-lsp/): one block, so it moves as one.
+function recipientLspFlags(): Record<string, FlagSpec> {
+  return {
+    'recipient-lsp': {
+      kind: 'bool',
+      default: 'false',
+      help: "also act as our clients' LSP: keep held_htlc_available while they are away, release when they return",
+    },
+    'recipient-lsp-max-per-client': {
+      kind: 'uint',
+      help: 'stored notices per client, newest kept (default 32)',
+    },
+    'recipient-lsp-max-total': { kind: 'uint', help: 'stored notices in total, newest kept (default 10000)' },
+    'recipient-lsp-expiry-seconds': {
+      kind: 'uint',
+      help: 'drop a stored notice after this long (default 86400)',
+    },
+    'recipient-lsp-relay': {
+      kind: 'string',
+      help: 'relay notices to these clients instead of releasing ("all", or comma-separated node ids)',
+    },
+  };
+}
+
+function parseRecipientLsp(
+  str: (flag: string) => string,
+  uint: (flag: string) => number | undefined,
+  problems: string[],
+): RecipientLspConfigInput | undefined {
+  const on = str('recipient-lsp');
+  if (on !== 'true' && on !== 'false') problems.push(`--recipient-lsp: "${on}" is not true or false`);
+  const out: RecipientLspConfigInput = {};
+  const per = uint('recipient-lsp-max-per-client');
+  const total = uint('recipient-lsp-max-total');
+  const expiry = uint('recipient-lsp-expiry-seconds');
+  for (const [flag, v] of [
+    ['recipient-lsp-max-per-client', per],
+    ['recipient-lsp-max-total', total],
+    ['recipient-lsp-expiry-seconds', expiry],
+  ] as const) {
+    if (v === 0) problems.push(`--${flag}: must be at least 1`);
+  }
+  if (per !== undefined) out.maxPerClient = per;
+  if (total !== undefined) out.maxTotal = total;
+  if (expiry !== undefined) out.expiryMs = expiry * 1000;
+  if ((per ?? 32) > (total ?? 10_000))
+    problems.push('--recipient-lsp-max-per-client must not exceed --recipient-lsp-max-total');
+  const relay = str('recipient-lsp-relay').trim();
+  if (relay === 'all') out.relayAll = true;
+  else if (relay) {
+    const ids = relay
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    for (const id of ids)
+      if (!/^0[23][0-9a-f]{64}$/.test(id))
+        problems.push(`--recipient-lsp-relay: "${id}" is not a node id (33-byte hex)`);
+    out.relayClients = ids;
+  }
+  return on === 'true' ? out : undefined;
+}
 
 export const envName = (flag: string): string => `ASYNC_TRAMPOLINE_${flag.replace(/-/g, '_').toUpperCase()}`;
 
@@ -236,6 +407,14 @@ export function parseSidecarConfig(argv: string[], env: NodeJS.ProcessEnv): Side
   const gm = big('cap-global-msat');
   if (gm !== undefined) caps.globalMsat = gm;
   if (Object.keys(caps).length > 0) engine.caps = caps;
+  const lsps5 = parseLsps5Options((f) => {
+    const v = values[f];
+    if (typeof v === 'string') return v;
+    const e = env[envName(f)];
+    return e !== undefined && e !== '' ? e : undefined;
+  }, problems);
+
+  const recipientLsp = parseRecipientLsp(str, uint, problems);
 
   const cfg: SidecarConfig = {
     lndRpc,
@@ -251,6 +430,8 @@ export function parseSidecarConfig(argv: string[], env: NodeJS.ProcessEnv): Side
     types: t,
     heldHtlcVariants: variants as ('odd' | 'even')[],
     engine,
+    recipientLsp,
+    lsps5,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return cfg;

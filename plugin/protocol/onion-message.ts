@@ -1,173 +1,23 @@
 // BOLT 4 onion messages: the `onionmsg_tlv` payload, the `onion_message` wire message (type 513),
 // building a message along a blinded path (with hops in front of the intro node), peeling one
-// layer, and the async-payment helpers the backends and the recipient agent call.
+// layer, and the async-payment helpers the backends and the recipient agent call. The payload codec
+// and peeling live in their own modules; this one re-exports them, so callers import from here.
 import { equalBytes } from '@noble/ciphers/utils.js';
-import { Reader, concatBytes, u16 } from './bigsize.js';
 import { type BlindedPath, decodeBlindedPath, encodeBlindedPath, introNodeId } from './blinded-path.js';
-import { type Ec, type Ecdh, activeEc } from './ec.js';
-import type { EncryptedData } from './encrypted-data.js';
+import { type Ec, activeEc } from './ec.js';
 import { codecError } from './errors.js';
-import { generateKey } from './keys.js';
 import {
-  blindPath,
-  blindedEcdh,
-  buildBlindedPath,
-  randomPrivateKey,
-  unblindWithSecret,
-} from './route-blinding.js';
-import { LARGE_ONION_PAYLOAD_SIZE, PAYMENT_ONION_PAYLOAD_SIZE, buildSphinx, peelSphinx } from './sphinx.js';
-import { type TlvRecord, decodeTlvStream, encodeTlvStream } from './tlv.js';
+  DEFAULT_ASYNC_MESSAGE_TYPES,
+  type AsyncMessageTypes,
+  type OnionMessagePayload,
+  encodeOnionMessage,
+  encodeOnionMessagePayload,
+} from './onion-message-payload.js';
+import { blindPath, buildBlindedPath, randomPrivateKey } from './route-blinding.js';
+import { LARGE_ONION_PAYLOAD_SIZE, PAYMENT_ONION_PAYLOAD_SIZE, buildSphinx } from './sphinx.js';
 
-export const ONION_MESSAGE_TYPE = 513;
-
-/** onionmsg_tlv type numbers of the async-payment messages; config values (the draft will renumber). */
-export interface AsyncMessageTypes {
-  heldHtlcAvailable: bigint;
-  heldHtlcAvailableOdd: bigint;
-  releaseHeldHtlc: bigint;
-  releaseHeldHtlcOdd: bigint;
-}
-
-/** LDK's numbers (72/74) and our odd aliases (73/75) that CLN and LND hand to plugins. */
-export const DEFAULT_ASYNC_MESSAGE_TYPES: Readonly<AsyncMessageTypes> = Object.freeze({
-  heldHtlcAvailable: 72n,
-  heldHtlcAvailableOdd: 73n,
-  releaseHeldHtlc: 74n,
-  releaseHeldHtlcOdd: 75n,
-});
-
-export const ONIONMSG_TYPES = {
-  replyPath: 2n,
-  encryptedRecipientData: 4n,
-  invoiceRequest: 64n,
-  invoice: 66n,
-  invoiceError: 68n,
-  /** LDK's static_invoice (async payments), kept opaque. */
-  staticInvoice: 70n,
-} as const;
-
-export interface OnionMessagePayload {
-  replyPath?: BlindedPath;
-  encryptedRecipientData?: Uint8Array;
-  invoiceRequest?: Uint8Array;
-  invoice?: Uint8Array;
-  invoiceError?: Uint8Array;
-  staticInvoice?: Uint8Array;
-  /** Contents (an empty TLV stream today) of held_htlc_available under its even / odd number. */
-  heldHtlcAvailable?: Uint8Array;
-  heldHtlcAvailableOdd?: Uint8Array;
-  releaseHeldHtlc?: Uint8Array;
-  releaseHeldHtlcOdd?: Uint8Array;
-  /** Unknown odd records (e.g. other applications' messages), kept as they came. */
-  unknown?: TlvRecord[];
-}
-
-type PayloadKey = Exclude<keyof OnionMessagePayload, 'replyPath' | 'unknown'>;
-
-interface PayloadLayout {
-  fields: [PayloadKey, bigint][];
-  byType: Map<bigint, PayloadKey>;
-  known: Set<bigint>;
-}
-
-// Every payload encoded or decoded needs the checked type table; build it once per numbering
-// (keyed by the numbers themselves, so a caller mutating its types object cannot get a stale one).
-const layouts = new Map<string, PayloadLayout>();
-
-function layoutFor(t: AsyncMessageTypes): PayloadLayout {
-  const nums = [t.heldHtlcAvailable, t.heldHtlcAvailableOdd, t.releaseHeldHtlc, t.releaseHeldHtlcOdd];
-  const id = nums.map((n) => `${typeof n}:${String(n)}`).join(',');
-  let l = layouts.get(id);
-  if (!l) {
-    const fixed = Object.values(ONIONMSG_TYPES) as bigint[];
-    if (new Set(nums).size !== 4 || nums.some((n) => n < 64n || fixed.includes(n)))
-      throw codecError('invalid', 'async message types: must be distinct, >= 64 and not BOLT-assigned');
-    const fields = byteFields(t);
-    const byType = new Map(fields.map(([k, n]) => [n, k]));
-    l = { fields, byType, known: new Set([ONIONMSG_TYPES.replyPath, ...byType.keys()]) };
-    layouts.set(id, l);
-  }
-  return l;
-}
-
-function byteFields(types: AsyncMessageTypes): [PayloadKey, bigint][] {
-  const T = ONIONMSG_TYPES;
-  return [
-    ['encryptedRecipientData', T.encryptedRecipientData],
-    ['invoiceRequest', T.invoiceRequest],
-    ['invoice', T.invoice],
-    ['invoiceError', T.invoiceError],
-    ['staticInvoice', T.staticInvoice],
-    ['heldHtlcAvailable', types.heldHtlcAvailable],
-    ['heldHtlcAvailableOdd', types.heldHtlcAvailableOdd],
-    ['releaseHeldHtlc', types.releaseHeldHtlc],
-    ['releaseHeldHtlcOdd', types.releaseHeldHtlcOdd],
-  ];
-}
-
-export function encodeOnionMessagePayload(
-  p: OnionMessagePayload,
-  types: AsyncMessageTypes = DEFAULT_ASYNC_MESSAGE_TYPES,
-): Uint8Array {
-  const { fields, known } = layoutFor(types);
-  const recs: TlvRecord[] = [];
-  if (p.replyPath) recs.push({ type: ONIONMSG_TYPES.replyPath, value: encodeBlindedPath(p.replyPath) });
-  for (const [key, type] of fields) {
-    const v = p[key];
-    if (v) recs.push({ type, value: v });
-  }
-  for (const u of p.unknown ?? []) {
-    if (known.has(u.type) || u.type % 2n === 0n)
-      throw codecError('invalid', `onionmsg_tlv: unknown record type ${u.type} must be odd and unknown`);
-    recs.push(u);
-  }
-  return encodeTlvStream(recs);
-}
-
-export function decodeOnionMessagePayload(
-  buf: Uint8Array,
-  types: AsyncMessageTypes = DEFAULT_ASYNC_MESSAGE_TYPES,
-): OnionMessagePayload {
-  const { byType, known } = layoutFor(types);
-  const out: OnionMessagePayload = {};
-  for (const { type, value } of decodeTlvStream(buf, known, 'onionmsg_tlv')) {
-    const v = Uint8Array.from(value);
-    if (type === ONIONMSG_TYPES.replyPath) out.replyPath = decodeBlindedPath(v);
-    else {
-      const key = byType.get(type);
-      if (key) out[key] = v;
-      else (out.unknown ??= []).push({ type, value: v });
-    }
-  }
-  return out;
-}
-
-// --- the onion_message wire message --------------------------------------------------------
-
-export interface OnionMessage {
-  pathKey: Uint8Array;
-  packet: Uint8Array;
-}
-
-/** `onion_message` bytes; with the 2-byte type 513 unless `withType` is false (LND custom messages). */
-export function encodeOnionMessage(m: OnionMessage, withType = true): Uint8Array {
-  if (m.packet.length > 0xffff) throw codecError('out_of_range', 'onion_message: packet too long');
-  const body = concatBytes(m.pathKey, u16(m.packet.length), m.packet);
-  return withType ? concatBytes(u16(ONION_MESSAGE_TYPE), body) : body;
-}
-
-export function decodeOnionMessage(buf: Uint8Array, withType = true): OnionMessage {
-  const r = new Reader(buf);
-  if (withType) {
-    const t = r.u16('message type');
-    if (t !== ONION_MESSAGE_TYPE) throw codecError('invalid', `onion_message: type ${t}, expected 513`);
-  }
-  const pathKey = Uint8Array.from(r.bytes(33, 'path_key'));
-  const len = r.u16('onion_message_packet length');
-  const packet = Uint8Array.from(r.bytes(len, 'onion_message_packet'));
-  if (r.remaining !== 0) throw codecError('trailing', `onion_message: ${r.remaining} trailing bytes`);
-  return { pathKey, packet };
-}
+export * from './onion-message-payload.js';
+export * from './onion-message-peel.js';
 
 // --- building ------------------------------------------------------------------------------
 
@@ -252,116 +102,17 @@ export function buildOnionMessage(opts: BuildOnionMessageOptions): OutgoingOnion
   return { firstNodeId: Uint8Array.from(firstNodeId), ...msg, wireMessage: encodeOnionMessage(msg) };
 }
 
-// --- peeling -------------------------------------------------------------------------------
-
-export interface ForwardOnionMessage {
-  kind: 'forward';
-  nextNodeId?: Uint8Array;
-  shortChannelId?: bigint;
-  nextPathKey: Uint8Array;
-  packet: Uint8Array;
-  wireMessage: Uint8Array;
-}
-
-export interface ReceivedOnionMessage {
-  kind: 'receive';
-  /** encrypted_data_tlv path_id of the final hop (absent if the path's creator set none). */
-  pathId?: Uint8Array;
-  payload: OnionMessagePayload;
-  replyPath?: BlindedPath;
-  encryptedData: EncryptedData;
-  /** The message carries held_htlc_available (even or odd number). */
-  heldHtlcAvailable: boolean;
-  /** The message carries release_held_htlc (even or odd number). */
-  releaseHeldHtlc: boolean;
-}
-
-export type PeeledOnionMessage = ForwardOnionMessage | ReceivedOnionMessage;
-
-export interface PeelOptions {
-  types?: AsyncMessageTypes;
-  ec?: Ec;
-}
-
-/** Peel exactly one layer with the node-key ECDH oracle. Throws CodecError on any bad input. */
-export async function peelOnionMessageLayer(
-  msg: OnionMessage,
-  ecdh: Ecdh,
-  opts: PeelOptions = {},
-): Promise<PeeledOnionMessage> {
-  const ec = opts.ec ?? activeEc();
-  const types = opts.types ?? DEFAULT_ASYNC_MESSAGE_TYPES;
-  if (!ec.isPoint(msg.pathKey)) throw codecError('invalid', 'onion_message: invalid path_key');
-  const ss = await ecdh(msg.pathKey);
-  // The layer is encrypted to our blinded key k·HMAC("blinded_node_id", ss).
-  const tweak = generateKey('blinded_node_id', ss);
-  const layer = await peelSphinx(msg.packet, blindedEcdh(ecdh, tweak, ec), { ec });
-  const payload = decodeOnionMessagePayload(layer.payload, types);
-  if (!payload.encryptedRecipientData)
-    throw codecError('missing_field', 'onionmsg_tlv: no encrypted_recipient_data');
-  // path_key was checked above and ss is in hand: unblind without a second check or oracle call.
-  const hop = unblindWithSecret(msg.pathKey, ss, payload.encryptedRecipientData, ec);
-  if (layer.next) {
-    const extra = Object.keys(payload).filter((k) => k !== 'encryptedRecipientData');
-    if (extra.length > 0)
-      throw codecError('invalid', `onion message: forward hop carries ${extra.join(', ')}`);
-    const { nextNodeId, shortChannelId } = hop.data;
-    if (!nextNodeId && shortChannelId === undefined)
-      throw codecError(
-        'missing_field',
-        'onion message: forward hop without next_node_id or short_channel_id',
-      );
-    if (nextNodeId && !ec.isPoint(nextNodeId)) throw codecError('invalid', 'next_node_id: not a valid point');
-    const next = { pathKey: hop.nextPathKey, packet: layer.next };
-    const out: ForwardOnionMessage = {
-      kind: 'forward',
-      nextPathKey: hop.nextPathKey,
-      packet: layer.next,
-      wireMessage: encodeOnionMessage(next),
-    };
-    if (nextNodeId) out.nextNodeId = nextNodeId;
-    else out.shortChannelId = shortChannelId!;
-    return out;
-  }
-  const out: ReceivedOnionMessage = {
-    kind: 'receive',
-    payload,
-    encryptedData: hop.data,
-    heldHtlcAvailable: payload.heldHtlcAvailable !== undefined || payload.heldHtlcAvailableOdd !== undefined,
-    releaseHeldHtlc: payload.releaseHeldHtlc !== undefined || payload.releaseHeldHtlcOdd !== undefined,
-  };
-  if (hop.data.pathId) out.pathId = hop.data.pathId;
-  if (payload.replyPath) out.replyPath = payload.replyPath;
-  return out;
-}
-
-/** How many self-addressed layers (dummy hops) peelOnionMessage unwraps before giving up. */
-const MAX_SELF_HOPS = 16;
-
-/**
- * Peel an onion message addressed to us. Accepts the wire message (with type 513) or its parts.
- * With `ourNodeId`, layers forwarded to ourselves (dummy hops, or a path through us) are peeled
- * too, so the result is a `receive` or a `forward` to another node.
- */
-export async function peelOnionMessage(
-  input: Uint8Array | OnionMessage,
-  ecdh: Ecdh,
-  opts: PeelOptions & { ourNodeId?: Uint8Array } = {},
-): Promise<PeeledOnionMessage> {
-  let msg = input instanceof Uint8Array ? decodeOnionMessage(input) : input;
-  for (let i = 0; ; i++) {
-    const r = await peelOnionMessageLayer(msg, ecdh, opts);
-    const self =
-      r.kind === 'forward' && opts.ourNodeId && r.nextNodeId && equalBytes(r.nextNodeId, opts.ourNodeId);
-    if (!self) return r;
-    if (i >= MAX_SELF_HOPS) throw codecError('invalid', 'onion message: too many hops through ourselves');
-    msg = { pathKey: r.nextPathKey, packet: r.packet };
-  }
-}
-
 // --- async-payment helpers -----------------------------------------------------------------
 
 export const PATH_ID_LENGTH = 32;
+
+/**
+ * The record value we write for held_htlc_available and release_held_htlc, under every number: their
+ * (empty) TLV stream length-prefixed, i.e. one 0x00 byte. LDK writes them this way and refuses a
+ * zero-length value ("Unable to decode our hop data"). On input only the record's presence counts, so
+ * the zero-length form other senders use is accepted too.
+ */
+export const asyncMessageContents = (): Uint8Array => Uint8Array.of(0);
 
 export interface ReleasePathOptions {
   sessionKey?: Uint8Array;
@@ -510,9 +261,9 @@ function heldHtlcMessage(
   variant: HeldHtlcVariant,
   args: Omit<HeldHtlcAvailableArgs, 'messagePath' | 'replyPathId' | 'variant'>,
 ): BuiltAsyncMessage {
-  const empty = new Uint8Array(0);
+  const c = asyncMessageContents();
   const payload: OnionMessagePayload =
-    variant === 'odd' ? { replyPath, heldHtlcAvailableOdd: empty } : { replyPath, heldHtlcAvailable: empty };
+    variant === 'odd' ? { replyPath, heldHtlcAvailableOdd: c } : { replyPath, heldHtlcAvailable: c };
   const out = build(dest, payload, { ...args, types: args.types ?? DEFAULT_ASYNC_MESSAGE_TYPES });
   return { ...out, replyPath };
 }
@@ -578,9 +329,8 @@ function releaseMessage(
   variant: ReleaseHeldHtlcVariant,
   args: Omit<ReleaseHeldHtlcArgs, 'replyPath' | 'variant'>,
 ): OutgoingOnionMessage {
-  const empty = new Uint8Array(0);
-  const payload: OnionMessagePayload =
-    variant === 'odd' ? { releaseHeldHtlcOdd: empty } : { releaseHeldHtlc: empty };
+  const c = asyncMessageContents();
+  const payload: OnionMessagePayload = variant === 'odd' ? { releaseHeldHtlcOdd: c } : { releaseHeldHtlc: c };
   return build(dest, payload, args);
 }
 

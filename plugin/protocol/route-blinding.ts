@@ -217,6 +217,18 @@ export function unblindWithSecret(
 
 /** An ECDH oracle for the blinded key nodeKey·tweak, built from the node-key oracle. */
 export function blindedEcdh(ecdh: Ecdh, tweak: Uint8Array, ec: Ec = activeEc()): Ecdh {
+  const tweaked = ecdh.tweaked;
+  if (tweaked) {
+    let inner: Ecdh | undefined;
+    return (point) => {
+      try {
+        inner ??= tweaked(tweak);
+        return inner(point);
+      } catch (e) {
+        return Promise.reject(e instanceof CodecError ? e : codecError('invalid', String(e)));
+      }
+    };
+  }
   return (point) => {
     try {
       return ecdh(ec.pointMul(point, tweak));

@@ -4,6 +4,9 @@
 import { join } from 'node:path';
 import type { LogLevel } from '../../ops/log.js';
 import type { EngineConfigInput } from '../../hold/policy.js';
+import type { Lsps5Config } from '../../lsps/config.js';
+import { LSPS5_OPTIONS, parseLsps5Options } from '../../ops/config.js';
+import type { RecipientLspConfigInput } from '../../recipient-lsp/config.js';
 
 export const OPTION_PREFIX = 'async-trampoline-';
 
@@ -15,6 +18,41 @@ interface OptionSpec {
   default: string | number | boolean;
   description: string;
 }
+
+// Recipient-LSP mode (plugin/recipient-lsp/): one block, so it moves as one.
+const RECIPIENT_LSP_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'recipient-lsp',
+    type: 'bool',
+    default: false,
+    description:
+      "also act as our clients' LSP: keep held_htlc_available while they are away, release when they return",
+  },
+  {
+    name: 'recipient-lsp-max-per-client',
+    type: 'int',
+    default: 32,
+    description: 'stored notices per client, newest kept',
+  },
+  {
+    name: 'recipient-lsp-max-total',
+    type: 'int',
+    default: 10_000,
+    description: 'stored notices in total, newest kept',
+  },
+  {
+    name: 'recipient-lsp-expiry-seconds',
+    type: 'int',
+    default: 86_400,
+    description: 'drop a stored notice after this long',
+  },
+  {
+    name: 'recipient-lsp-relay',
+    type: 'string',
+    default: '',
+    description: 'relay notices to these clients instead of releasing ("all", or comma-separated node ids)',
+  },
+];
 
 /** Type numbers are options because the BOLT draft is unmerged and will renumber them (PROTOCOL.md). */
 export const OPTIONS: readonly OptionSpec[] = [
@@ -127,6 +165,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 1000,
     description: 'trampoline mode: proportional fee we keep',
   },
+  ...RECIPIENT_LSP_OPTIONS,
 ];
 
 export const RPC_METHODS = [
@@ -142,16 +181,30 @@ export const RPC_METHODS = [
   },
   { name: 'async-trampoline-fail', usage: 'key', description: 'Fail a held HTLC back now' },
   { name: 'async-trampoline-stats', usage: '', description: 'Counts and totals of held HTLCs' },
+  {
+    name: 'async-trampoline-message-path',
+    usage: 'node_id',
+    description: "Recipient-LSP mode: a client's message path (blinded_path hex) for its senders' async_hold",
+  },
 ] as const;
 
-export const HOOKS = ['htlc_accepted', 'onion_message_recv_secret'] as const;
-export const SUBSCRIPTIONS = ['block_added'] as const;
+export const HOOKS = ['htlc_accepted', 'onion_message_recv_secret', 'custommsg'] as const;
+// connect, disconnect, channel_state_changed: recipient-LSP mode (ignored when it is off).
+export const SUBSCRIPTIONS = ['block_added', 'connect', 'disconnect', 'channel_state_changed'] as const;
 /** lightningd names a plugin by its file's basename. */
 export const GUARD_PLUGIN = 'cln-guard.js';
 
+// The LSPS5 block of ops/config.ts, as CLN options (async-trampoline-lsps5, ...-lsps5-max-webhooks, ...).
+const LSPS5_CLN_OPTIONS: readonly OptionSpec[] = Object.entries(LSPS5_OPTIONS).map(([name, o]) => ({
+  name,
+  type: o.kind === 'bool' ? 'bool' : 'int',
+  default: o.kind === 'bool' ? o.default === 'true' : Number(o.default),
+  description: o.help,
+}));
+
 export function buildManifest(): Record<string, unknown> {
   return {
-    options: OPTIONS.map((o) => ({
+    options: [...OPTIONS, ...LSPS5_CLN_OPTIONS].map((o) => ({
       name: OPTION_PREFIX + o.name,
       type: o.type,
       default: o.default,
@@ -187,6 +240,10 @@ export interface ClnSettings {
   trampolineScid: string | undefined;
   heldHtlcVariants: ('odd' | 'even')[];
   engine: EngineConfigInput;
+  /** LSPS0/LSPS5 webhook service; undefined when off. */
+  lsps5: Lsps5Config | undefined;
+  /** Recipient-LSP mode settings; undefined when the mode is off. */
+  recipientLsp: RecipientLspConfigInput | undefined;
 }
 
 /** A bad option value: the plugin logs the reason to lightningd's log and exits non-zero. */
@@ -245,7 +302,20 @@ export function parseSettings(options: Record<string, unknown>, lightningDir: st
     throw new OptionError(`${OPTION_PREFIX}held-htlc-variants: a list of odd and/or even`);
   }
 
+  const lspsProblems: string[] = [];
+  const lsps5 = parseLsps5Options(
+    (name) => {
+      const v = options[OPTION_PREFIX + name];
+      return v === undefined || v === null ? undefined : String(v);
+    },
+    lspsProblems,
+    (name) => OPTION_PREFIX + name,
+  );
+  if (lspsProblems.length > 0) throw new OptionError(lspsProblems.join('; '));
+
   return {
+    lsps5,
+    recipientLsp: recipientLspSettings(get),
     heldHtlcVariants: variants as ('odd' | 'even')[],
     dataDir: str('data-dir') || join(lightningDir, 'async-trampoline'),
     logLevel,
@@ -275,4 +345,37 @@ export function parseSettings(options: Record<string, unknown>, lightningDir: st
       },
     },
   };
+}
+
+function recipientLspSettings(
+  get: (name: string) => string | number | boolean,
+): RecipientLspConfigInput | undefined {
+  if (get('recipient-lsp') !== true) return undefined;
+  const positive = (name: string): number => {
+    const n = get(name) as number;
+    if (n < 1) throw new OptionError(`${OPTION_PREFIX}${name}: must be at least 1`);
+    return n;
+  };
+  const out: RecipientLspConfigInput = {
+    maxPerClient: positive('recipient-lsp-max-per-client'),
+    maxTotal: positive('recipient-lsp-max-total'),
+    expiryMs: positive('recipient-lsp-expiry-seconds') * 1000,
+  };
+  if (out.maxPerClient! > out.maxTotal!)
+    throw new OptionError(
+      `${OPTION_PREFIX}recipient-lsp-max-per-client: must not exceed ${OPTION_PREFIX}recipient-lsp-max-total`,
+    );
+  const relay = (get('recipient-lsp-relay') as string).trim();
+  if (relay === 'all') out.relayAll = true;
+  else if (relay !== '') {
+    const ids = relay
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    const bad = ids.find((id) => !/^0[23][0-9a-f]{64}$/.test(id));
+    if (bad)
+      throw new OptionError(`${OPTION_PREFIX}recipient-lsp-relay: "${bad}" is not a node id (33-byte hex)`);
+    out.relayClients = ids;
+  }
+  return out;
 }

@@ -129,8 +129,9 @@ test('getmanifest: hooks, subscription, prefixed options, string ids, not dynami
   assert.deepEqual(m.hooks, [
     { name: 'htlc_accepted', before: ['cln-guard.js'] },
     { name: 'onion_message_recv_secret' },
+    { name: 'custommsg' },
   ]);
-  assert.deepEqual(m.subscriptions, ['block_added']);
+  assert.deepEqual(m.subscriptions, ['block_added', 'connect', 'disconnect', 'channel_state_changed']);
   const opts = m.options as { name: string; type: string; default: unknown }[];
   assert.ok(opts.length > 10);
   for (const o of opts) {
@@ -157,6 +158,7 @@ test('getmanifest: hooks, subscription, prefixed options, string ids, not dynami
     'async-trampoline-release',
     'async-trampoline-fail',
     'async-trampoline-stats',
+    'async-trampoline-message-path',
   ]);
   assert.deepEqual(s.stdoutGarbage, []);
 });

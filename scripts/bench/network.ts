@@ -1,0 +1,166 @@
+// Real-network figures on the regtest network S -> L -> RL -> R (btcd + LND), L running the sidecar:
+// - release-to-settle of a held async payment (from the recipient agent handing its release to LND
+//   to the sender seeing the payment settled) against a plain payment over the same route;
+// - a plain (non-async) payment through L with the sidecar attached (--requireinterceptor, as an
+//   operator runs it) against L without the sidecar and without --requireinterceptor.
+// Medians of `n` payments each; plain and held payments alternate so load drift hits both alike.
+import { performance } from 'node:perf_hooks';
+import { RegtestNetwork, type LndVersion } from '../regtest/network.js';
+import { Sidecar, addInvoice, clientsFor, testLog } from '../regtest/lsp.js';
+import { waitFor } from '../regtest/wait.js';
+import { unary, type LndClients } from '../../plugin/backends/lnd/grpc.js';
+import type { HtlcAttemptMsg, RouteMsg } from '../../plugin/backends/lnd/messages.js';
+import { LndRecipientAgent, newPathId } from '../../plugin/recipient/lnd-agent.js';
+import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
+import { sendAsyncPayment } from '../../plugin/sender/lnd-sender.js';
+import type { Figure } from './table.js';
+
+const SAT = 1_000;
+const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export async function benchNetwork(n: number, log: (s: string) => void): Promise<Figure[]> {
+  const version = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS?.split(/\s+/)[0] ??
+    'v0.21.2-beta') as LndVersion;
+  log(`network: starting regtest network (LND ${version})`);
+  const net = await RegtestNetwork.start({ lndVersion: version, log: (l) => log(l) });
+  let sidecar: Sidecar | undefined;
+  let agent: LndRecipientAgent | undefined;
+  let sender: LndClients | undefined;
+  try {
+    const pk: Record<string, Uint8Array> = {};
+    for (const x of ['sender', 'lsp', 'rlsp', 'recipient'] as const)
+      pk[x] = fromHex(await net.node(x).pubkey());
+    await waitFor('sender knows the recipient node announcement', async () => {
+      const info = await net.lncli<{ node?: { features?: Record<string, unknown> } }>(
+        'sender',
+        'getnodeinfo',
+        `--pub_key=${Buffer.from(pk.recipient!).toString('hex')}`,
+      );
+      return info.node?.features !== undefined && ('14' in info.node.features || '15' in info.node.features);
+    });
+    const native = version.startsWith('v0.21.');
+    if (!native) await net.connectPeers('lsp', 'recipient');
+    sidecar = new Sidecar(net);
+    await sidecar.start();
+    sender = clientsFor(await net.nodeInfo('sender'));
+    const s = sender;
+    agent = new LndRecipientAgent({
+      lnd: {
+        rpc: net.node('recipient').grpcHost,
+        tlsCertPath: net.node('recipient').tlsCertPath,
+        macaroonPath: net.node('recipient').adminMacaroonPath,
+      },
+      log: testLog.child({ agent: 'recipient' }),
+      via: native ? [pk.rlsp!] : [],
+    });
+    let lastRelease = 0;
+    agent.onRelease(() => {
+      lastRelease = performance.now();
+    });
+    await agent.start();
+    const hops = [pk.lsp!, pk.rlsp!, pk.recipient!];
+
+    /** A plain payment over S -> L -> RL -> R: route built first, then SendToRouteV2 timed alone. */
+    async function plain(): Promise<number> {
+      const inv = await addInvoice(net, 'recipient', SAT);
+      const { route } = await unary<{ route: RouteMsg }>(s.router, 'BuildRoute', {
+        amt_msat: String(SAT * 1000),
+        final_cltv_delta: 80,
+        hop_pubkeys: hops.map((h) => Buffer.from(h)),
+        payment_addr: Buffer.from(fromHex(inv.payment_addr)),
+      });
+      const t0 = performance.now();
+      const a = await unary<HtlcAttemptMsg>(s.router, 'SendToRouteV2', {
+        payment_hash: Buffer.from(fromHex(inv.r_hash)),
+        route,
+      });
+      const ms = performance.now() - t0;
+      if (a.status !== 'SUCCEEDED') throw new Error(`bench: plain payment ${a.status} (${a.failure?.code})`);
+      return ms;
+    }
+
+    /** A held payment: the agent releases at the first held_htlc_available; timed from that release. */
+    async function held(): Promise<number> {
+      const inv = await addInvoice(net, 'recipient', SAT);
+      lastRelease = 0;
+      const r = await sendAsyncPayment(s, {
+        paymentHash: fromHex(inv.r_hash),
+        paymentAddr: fromHex(inv.payment_addr),
+        amountMsat: BigInt(SAT) * 1000n,
+        finalCltvDelta: 80,
+        hops,
+        asyncHold: {
+          messagePaths: [
+            recipientMessagePath({
+              recipientNodeId: pk.recipient!,
+              through: native ? [pk.rlsp!] : [],
+              pathId: newPathId(),
+            }),
+          ],
+        },
+      });
+      const end = performance.now();
+      if (r.status !== 'SUCCEEDED') throw new Error(`bench: held payment ${r.status} (${r.failureCode})`);
+      if (lastRelease === 0) throw new Error('bench: payment settled without a release from the agent');
+      return end - lastRelease;
+    }
+
+    log('network: warm-up');
+    await plain();
+    await held();
+    const plainWith: number[] = [];
+    const releaseToSettle: number[] = [];
+    for (let i = 0; i < n; i++) {
+      plainWith.push(await plain());
+      releaseToSettle.push(await held());
+      log(
+        `network: ${i + 1}/${n} plain ${Math.round(plainWith[i]!)} ms, release-to-settle ${Math.round(releaseToSettle[i]!)} ms`,
+      );
+    }
+
+    log('network: L without the sidecar and without --requireinterceptor');
+    await agent.stop();
+    agent = undefined;
+    await sidecar.kill('SIGTERM');
+    sidecar = undefined;
+    await net.stopNode('lsp');
+    await net.startNode('lsp', { args: net.nodeArgs('lsp').filter((a) => a !== '--requireinterceptor') });
+    await net.waitChannelActive('sender', 'lsp');
+    await net.waitChannelActive('rlsp', 'lsp');
+    await plain();
+    const plainWithout: number[] = [];
+    for (let i = 0; i < n; i++) {
+      plainWithout.push(await plain());
+      log(`network: ${i + 1}/${n} plain without sidecar ${Math.round(plainWithout[i]!)} ms`);
+    }
+
+    const base = median(plainWith);
+    return [
+      {
+        name: `release-to-settle, held payment (median of ${n})`,
+        value: median(releaseToSettle),
+        unit: 'ms',
+        baseline: { name: 'plain payment, same route, ms', value: base },
+        target: { max: 1.2 * base },
+      },
+      {
+        name: `plain payment through L, sidecar attached (median of ${n})`,
+        value: base,
+        unit: 'ms',
+        baseline: { name: 'no sidecar, no --requireinterceptor, ms', value: median(plainWithout) },
+        target: { max: 1.1 * median(plainWithout) },
+      },
+    ];
+  } finally {
+    await agent?.stop();
+    sender?.close();
+    await sidecar?.kill('SIGTERM');
+    await net.teardown();
+  }
+}
