@@ -3,10 +3,10 @@
 // speaks JSON-RPC over its stdin/stdout. Wires the plugin host, the CLN backend and the hold engine.
 // stdout carries JSON-RPC only: console.log/info/debug are redirected to stderr before anything runs.
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { adminMethods } from './backends/cln/admin.js';
 import { ClnBackend } from './backends/cln/backend.js';
-import { buildManifest, OptionError, parseSettings } from './backends/cln/manifest.js';
+import { buildManifest, GUARD_PLUGIN, OptionError, parseSettings } from './backends/cln/manifest.js';
 import { PluginHost, errText, type HookHandler } from './backends/cln/plugin-host.js';
 import { ClnRpc } from './backends/cln/rpc-client.js';
 import { HoldEngine } from './hold/engine.js';
@@ -113,6 +113,8 @@ const host = new PluginHost({
       socketPath: resolve(params.configuration.lightningDir, params.configuration.rpcFile),
       logger,
     });
+    const noGuard = await guardMissing(rpc);
+    if (noGuard) return noGuard;
     backend = new ClnBackend({ rpc, types: settings.types, logger, variants: settings.heldHtlcVariants });
     engine = await HoldEngine.open({
       dbPath: join(settings.dataDir, 'holds.sqlite'),
@@ -203,11 +205,27 @@ const host = new PluginHost({
     channel_state_changed: (params) => recipientLspHost?.onChannelStateChanged(params),
   },
   methods: { ...adminMethods(() => engine), ...recipientLspMethods(() => recipientLsp) },
+  // An important plugin that exits at init stops lightningd (the reason is already in its log).
+  onInitFailure: () => void shutdown(1),
   onEnd: () => void shutdown(0),
 });
 
 function isContinue(a: unknown): boolean {
   return typeof a === 'object' && a !== null && (a as { result?: unknown }).result === 'continue';
+}
+
+/**
+ * Without the guard after us in the htlc_accepted chain, our death would let lightningd forward what
+ * we hold: refuse to run unless lightningd was told to load it (`plugin` or `important-plugin`).
+ */
+async function guardMissing(r: ClnRpc): Promise<string | undefined> {
+  const c = await r.call<{ configs?: Record<string, { values_str?: unknown }> }>('listconfigs');
+  const paths = ['important-plugin', 'plugin'].flatMap((k) => {
+    const v = c.configs?.[k]?.values_str;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  });
+  if (paths.some((p) => basename(p) === GUARD_PLUGIN)) return undefined;
+  return `${GUARD_PLUGIN} is not loaded: add important-plugin=${join(dirname(process.argv[1] ?? '.'), GUARD_PLUGIN)} next to this plugin (it fails held HTLCs if this plugin dies)`;
 }
 
 let stopping = false;

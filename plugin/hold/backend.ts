@@ -63,7 +63,8 @@ export type FailReason =
   | 'expired' // no release before the deadline
   | 'mpp_timeout' // an incomplete MPP set timed out
   | 'payment_failed' // trampoline: paying onward failed
-  | 'operator'; // failed by an operator command
+  | 'operator' // failed by an operator command
+  | 'host_failed'; // the host failed the HTLC itself while we were down (found at start)
 
 export type Verdict =
   /** Forward as the onion says (CLN `continue`, LND `RESUME`). */
@@ -106,6 +107,9 @@ export interface HostEvents {
   block(height: Height): void;
 }
 
+/** What the host did with an incoming HTLC we hold, as it reports after a restart. */
+export type HostHtlcState = 'pending' | 'failed' | 'forwarded';
+
 export interface Backend {
   /** Connect to the host and start delivering events. */
   start(events: HostEvents): Promise<void>;
@@ -127,6 +131,13 @@ export interface Backend {
    * and relies on the host refusing a second payment to the same hash.
    */
   trackPayment?(paymentHash: Uint8Array): Promise<PayResult | undefined>;
+  /**
+   * At start, before the host replays anything: for each held HTLC's key, whether the host still has
+   * it unresolved ('pending'), or what it did with it while we were down (CLN: `listpeerchannels`,
+   * `listforwards`; a plugin that dies mid-hold leaves the HTLC to lightningd). A key left out counts
+   * as pending. Optional: hosts that keep every intercepted HTLC until answered need none.
+   */
+  htlcStates?(keys: readonly string[]): Promise<ReadonlyMap<string, HostHtlcState>>;
 }
 
 export class SupersededError extends Error {

@@ -12,6 +12,7 @@ import {
   type FailReason,
   type Height,
   type HostEvents,
+  type HostHtlcState,
   type InterceptedHtlc,
   type Msat,
   type Verdict,
@@ -187,7 +188,8 @@ export class HoldEngine {
     const pruned = this.store.prune(this.clock.now() - this.config.retentionMs);
     if (pruned > 0) this.logger.info('pruned finished holds', { pruned });
     for (const rec of this.store.active()) this.restore(rec);
-    for (const set of this.sets.values()) this.resume(set);
+    const gone = await this.reconcile();
+    for (const set of this.sets.values()) if (!gone.has(set.id)) this.resume(set);
     // Blocks may have passed while we were down: the deadline check needs no other catch-up.
     this.expireDue();
     if (this.dead) return;
@@ -210,7 +212,9 @@ export class HoldEngine {
 
   htlc(h: InterceptedHtlc): Promise<Verdict> {
     if (this.dead) return never();
-    if (!h.holdFlag && h.asyncHold === undefined) {
+    // A replay may lack the markers the first offer had (CLN keeps no extra_tlvs across restarts):
+    // an HTLC we already decided gets that decision again, whatever it carries now.
+    if (!h.holdFlag && h.asyncHold === undefined && !this.byKey.has(h.key) && !this.store.byKey(h.key)) {
       this.metrics.holdOutcome('passthrough');
       return Promise.resolve({ kind: 'continue' });
     }
@@ -481,6 +485,54 @@ export class HoldEngine {
       const first = Math.min(...set.parts.map((p) => p.createdMs));
       this.armMppTimeout(set, Math.max(0, first + this.config.mppTimeoutMs - this.clock.now()));
     }
+  }
+
+  /**
+   * Holds whose HTLC the host resolved while we were down are closed with the host's outcome, never
+   * assumed forwarded; the rest of such a set can no longer be released whole, so it fails too.
+   * Returns the ids of the sets closed here.
+   */
+  private async reconcile(): Promise<Set<string>> {
+    const closed = new Set<string>();
+    const held = [...this.byKey.values()].filter((r) => r.state === 'held');
+    if (!this.backend.htlcStates || held.length === 0) return closed;
+    let states: ReadonlyMap<string, HostHtlcState>;
+    try {
+      states = await this.backend.htlcStates(held.map((r) => r.key));
+    } catch (err) {
+      this.logger.warn('could not compare holds with the host; keeping them', { error: String(err) });
+      return closed;
+    }
+    const fail = (p: HoldRecord): void =>
+      this.finish(p, 'failed', {
+        kind: 'fail',
+        reason: 'host_failed',
+        trampoline: p.htlc.trampoline !== undefined,
+      });
+    for (const rec of held) {
+      const st = states.get(rec.key) ?? 'pending';
+      if (st === 'pending') continue;
+      const set = this.sets.get(rec.setId);
+      if (set && !set.closed) {
+        this.closeSet(set);
+        closed.add(set.id);
+      }
+      if (st === 'forwarded') {
+        this.logger.error('the host forwarded a held HTLC while we were down', {
+          key: rec.key,
+          holdId: rec.holdIdHex,
+        });
+        this.finish(rec, 'forwarded', { kind: 'continue' });
+      } else {
+        this.logger.warn('held HTLC is gone from the host; hold closed as failed', {
+          key: rec.key,
+          holdId: rec.holdIdHex,
+        });
+        fail(rec);
+      }
+    }
+    for (const id of closed) for (const p of this.sets.get(id)?.parts ?? []) if (p.state === 'held') fail(p);
+    return closed;
   }
 
   private armMppTimeout(set: HoldSet, ms: number): void {

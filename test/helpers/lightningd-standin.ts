@@ -25,6 +25,9 @@ import { parseScid, scidToString } from '../../plugin/protocol/short-channel-id.
 import { repoRoot } from './paths.js';
 
 export const PLUGIN_PATH = join(repoRoot, 'dist/plugin/cln.js');
+export const GUARD_PATH = join(repoRoot, 'dist/plugin/cln-guard.js');
+/** The lightningd version the suite runs for real (test/integration/cln-async.test.ts). */
+export const LIGHTNINGD_VERSION = 'v26.06.6';
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 
@@ -56,6 +59,8 @@ export interface HtlcSpec {
   customRecords?: Map<bigint, Uint8Array>;
   /** update_add_htlc TLVs (e.g. hold_htlc) as CLN passes them in htlc.extra_tlvs. */
   extraTlvs?: TlvRecord[];
+  /** A replay after a restart: real lightningd keeps no extra_tlvs across restarts, so none is sent. */
+  replay?: boolean;
   peerId?: string;
 }
 
@@ -95,7 +100,28 @@ export class LightningdStandin {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
 
-  constructor(opts: { nodeKey?: Uint8Array; blockheight?: number; options?: Record<string, unknown> } = {}) {
+  /** Incoming HTLCs lightningd still has (listpeerchannels): every one offered, unless vanished. */
+  readonly offered = new Map<string, { scid: string; id: number; paymentHash: string }>();
+  /** Keys of HTLCs lightningd resolved without the plugin (e.g. the guard failed them). */
+  readonly vanished = new Set<string>();
+  /** The Bitcoin backend's tip (getchaininfo); after a restart real lightningd lags it. */
+  chainTip: number | undefined;
+  /** How many injectonionmessage calls fail with "unknown next peer" (peers not reconnected yet). */
+  unknownNextPeer = 0;
+  /** The executable to run (the plugin, or the guard); lightningd names plugins by basename. */
+  readonly pluginPath: string;
+  /** What listconfigs says lightningd loads; without the guard the plugin refuses to start. */
+  loadedPlugins: string[] = [PLUGIN_PATH, GUARD_PATH];
+
+  constructor(
+    opts: {
+      nodeKey?: Uint8Array;
+      blockheight?: number;
+      options?: Record<string, unknown>;
+      pluginPath?: string;
+    } = {},
+  ) {
+    this.pluginPath = opts.pluginPath ?? PLUGIN_PATH;
     this.dir = mkdtempSync(join(tmpdir(), 'lightningd-standin-'));
     this.lightningDir = join(this.dir, 'regtest');
     mkdirSync(this.lightningDir);
@@ -111,7 +137,7 @@ export class LightningdStandin {
       num_pending_channels: 0,
       num_active_channels: 0,
       num_inactive_channels: 0,
-      version: 'v25.09',
+      version: LIGHTNINGD_VERSION,
       blockheight: this.blockheight,
       network: 'regtest',
       fees_collected_msat: 0,
@@ -126,10 +152,53 @@ export class LightningdStandin {
       return { secret: hex(sha256(concatBytes(this.nodeKey, input))) };
     });
     this.rpcHandlers.set('injectonionmessage', (p) => {
+      if (this.unknownNextPeer > 0) {
+        this.unknownNextPeer--;
+        throw new Error('onion msg: unknown next peer');
+      }
       this.injected.push({ pathKey: unhex(String(p.path_key)), packet: unhex(String(p.message)) });
       return {};
     });
     this.rpcHandlers.set('listpays', () => ({ pays: [] }));
+    this.rpcHandlers.set('getchaininfo', () => {
+      const tip = Math.max(this.chainTip ?? 0, this.blockheight);
+      return { chain: 'regtest', headercount: tip, blockcount: tip, ibd: false };
+    });
+    this.rpcHandlers.set('listconfigs', () => {
+      // Our options as lightningd reports them (value_int / value_str), for the guard.
+      const configs: Record<string, unknown> = {
+        'important-plugin': { values_str: this.loadedPlugins, sources: ['cmdline'] },
+      };
+      for (const [k, v] of Object.entries(this.options)) {
+        configs[k] = typeof v === 'number' ? { value_int: v } : { value_str: String(v) };
+      }
+      if (!('async-trampoline-hold-htlc-type' in configs) && this.loadedPlugins.includes(PLUGIN_PATH)) {
+        configs['async-trampoline-hold-htlc-type'] = { value_int: 75537, source: 'default' };
+      }
+      return { configs };
+    });
+    this.rpcHandlers.set('listpeerchannels', () => {
+      const byScid = new Map<string, Record<string, unknown>[]>();
+      for (const [key, h] of this.offered) {
+        if (this.vanished.has(key)) continue;
+        const list = byScid.get(h.scid) ?? [];
+        list.push({
+          direction: 'in',
+          id: h.id,
+          payment_hash: h.paymentHash,
+          state: 'RCVD_ADD_ACK_REVOCATION',
+        });
+        byScid.set(h.scid, list);
+      }
+      return {
+        channels: [...byScid].map(([scid, htlcs]) => ({
+          short_channel_id: scid,
+          state: 'CHANNELD_NORMAL',
+          htlcs,
+        })),
+      };
+    });
+    this.rpcHandlers.set('listforwards', () => ({ forwards: [] }));
   }
 
   options: Record<string, unknown>;
@@ -165,15 +234,16 @@ export class LightningdStandin {
         always_use_proxy: false,
       },
     });
+    // Real lightningd drops `important` from a plugin answering disable; ours never does (it exits).
     if (!init.result || 'disable' in init.result) throw new Error(`init failed: ${JSON.stringify(init)}`);
     return manifest.result;
   }
 
   private spawn(): void {
     // The file itself, as lightningd execs it: this needs the shebang and the executable bit.
-    const proc = spawn(PLUGIN_PATH, [], {
+    const proc = spawn(this.pluginPath, [], {
       cwd: this.lightningDir,
-      env: { ...process.env, LIGHTNINGD_PLUGIN: '1', LIGHTNINGD_VERSION: 'v25.09' },
+      env: { ...process.env, LIGHTNINGD_PLUGIN: '1', LIGHTNINGD_VERSION },
       stdio: 'pipe',
     });
     this.proc = proc;
@@ -185,7 +255,7 @@ export class LightningdStandin {
       }),
     );
     // A spawn failure (missing file, no executable bit) emits 'error' and never 'exit'.
-    proc.on('error', (e) => this.failWaiting(`could not run ${PLUGIN_PATH}: ${e.message}`));
+    proc.on('error', (e) => this.failWaiting(`could not run ${this.pluginPath}: ${e.message}`));
     const stream = new JsonObjectStream({
       message: (v) => this.onPluginMessage(v),
       garbage: (reason, sample) => this.stdoutGarbage.push(`${reason}: ${sample}`),
@@ -275,15 +345,17 @@ export class LightningdStandin {
     onion.outgoing_cltv_value = payload.outgoingCltvValue;
     onion.next_onion = '00'.repeat(1366);
     onion.shared_secret = hex(sha256(Uint8Array.of(spec.htlcId & 0xff)));
+    const scid = spec.scid ?? '103x1x0';
+    this.offered.set(`${scid}/${spec.htlcId}`, { scid, id: spec.htlcId, paymentHash: hex(spec.paymentHash) });
     const htlc: Record<string, unknown> = {
-      short_channel_id: spec.scid ?? '103x1x0',
+      short_channel_id: scid,
       id: spec.htlcId,
       amount_msat: Number(spec.amountMsat),
       cltv_expiry: spec.cltvExpiry,
       cltv_expiry_relative: spec.cltvExpiry - this.blockheight,
       payment_hash: hex(spec.paymentHash),
     };
-    if (spec.extraTlvs) htlc.extra_tlvs = hex(encodeTlvStream(spec.extraTlvs));
+    if (spec.extraTlvs && !spec.replay) htlc.extra_tlvs = hex(encodeTlvStream(spec.extraTlvs));
     const params: Record<string, unknown> = {};
     if (spec.peerId) params.peer_id = spec.peerId;
     params.onion = onion;

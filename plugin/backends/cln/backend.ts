@@ -7,6 +7,7 @@ import type {
   HeldHtlcNotice,
   Height,
   HostEvents,
+  HostHtlcState,
   InterceptedHtlc,
   PayRequest,
   PayResult,
@@ -27,6 +28,7 @@ import {
   HtlcInputError,
   isValidHtlcAnswer,
   parseHtlcAccepted,
+  releasedAnswer,
   type HtlcAcceptedAnswer,
 } from './htlc-accepted.js';
 import type { TypeNumbers } from './manifest.js';
@@ -101,6 +103,70 @@ export class ClnBackend implements Backend {
     this.events = events;
   }
 
+  /**
+   * The height deadlines are judged at. Right after a restart lightningd's own height (getinfo,
+   * replayed block_added, hook payloads) lags the chain until it has caught up, which happens only
+   * after plugin init; its Bitcoin backend already knows the tip (`getchaininfo`), so the higher of
+   * the two is used: a deadline that passed while we were down is seen at once.
+   */
+  private async chainHeight(): Promise<number> {
+    const info = await this.opts.rpc.call<{ blockheight?: unknown }>('getinfo');
+    if (typeof info.blockheight !== 'number') throw new Error('getinfo: no blockheight');
+    let tip: number | undefined;
+    try {
+      const c = await this.opts.rpc.call<{ blockcount?: unknown }>('getchaininfo', {
+        last_height: info.blockheight,
+      });
+      if (typeof c.blockcount === 'number') tip = c.blockcount;
+    } catch (e) {
+      this.log.warn('getchaininfo failed; using lightningd height', { error: errText(e) });
+    }
+    if (tip !== undefined && tip > info.blockheight) {
+      this.log.info('lightningd is behind the chain tip; deadlines use the tip', {
+        lightningd: info.blockheight,
+        tip,
+      });
+      return tip;
+    }
+    return info.blockheight;
+  }
+
+  async htlcStates(keys: readonly string[]): Promise<ReadonlyMap<string, HostHtlcState>> {
+    type Htlc = { direction?: unknown; id?: unknown; state?: unknown };
+    type Chan = { short_channel_id?: unknown; alias?: { local?: unknown }; htlcs?: Htlc[] };
+    const r = await this.opts.rpc.call<{ channels?: Chan[] }>('listpeerchannels');
+    const live = new Set<string>();
+    for (const c of r.channels ?? []) {
+      const names = [c.short_channel_id, c.alias?.local].filter((x): x is string => typeof x === 'string');
+      for (const h of c.htlcs ?? []) {
+        // An incoming HTLC being removed (REMOVE states) was failed or fulfilled: no longer ours.
+        if (h.direction !== 'in' || typeof h.id !== 'number') continue;
+        if (typeof h.state === 'string' && h.state.includes('REMOVE')) continue;
+        for (const n of names) live.add(`${n}/${h.id}`);
+      }
+    }
+    const out = new Map<string, HostHtlcState>();
+    for (const key of keys) {
+      if (live.has(key)) {
+        out.set(key, 'pending');
+        continue;
+      }
+      const [scid, id] = key.split('/');
+      const f = await this.opts.rpc.call<{ forwards?: { in_htlc_id?: unknown; status?: unknown }[] }>(
+        'listforwards',
+        { in_channel: scid },
+      );
+      const fwd = (f.forwards ?? []).find((x) => String(x.in_htlc_id) === id);
+      // settled/offered: it went out (never by us: we commit forwarded before answering continue).
+      // failed/local_failed, or no forward at all: lightningd failed it back.
+      const state: HostHtlcState =
+        fwd && (fwd.status === 'settled' || fwd.status === 'offered') ? 'forwarded' : 'failed';
+      this.log.info('held HTLC no longer live at lightningd', { key, forward: fwd?.status ?? 'none' });
+      out.set(key, state);
+    }
+    return out;
+  }
+
   async stop(): Promise<void> {
     this.events = undefined;
   }
@@ -115,10 +181,9 @@ export class ClnBackend implements Backend {
 
   async currentHeight(): Promise<Height> {
     if (this.height !== undefined) return this.height;
-    const info = await this.opts.rpc.call<{ blockheight?: unknown }>('getinfo');
-    if (typeof info.blockheight !== 'number') throw new Error('getinfo: no blockheight');
-    this.noteHeight(info.blockheight);
-    return info.blockheight;
+    const h = await this.chainHeight();
+    this.noteHeight(h);
+    return h;
   }
 
   async releaseKey(): Promise<Uint8Array> {
@@ -154,11 +219,14 @@ export class ClnBackend implements Backend {
       introNodeId: intro,
     });
     for (const msg of messages) {
+      // Fails with "unknown next peer" until the peer has reconnected (e.g. right after a restart);
+      // the engine's notifier retries with backoff.
       await this.opts.rpc.call('injectonionmessage', {
         path_key: bytesToHex(msg.pathKey),
         message: bytesToHex(msg.packet),
       });
     }
+    this.log.debug('held_htlc_available sent', { messages: messages.length });
   }
 
   /** The node at one end of a channel, for a blinded path whose intro node is named by scid. */
@@ -282,6 +350,8 @@ export class ClnBackend implements Backend {
       if (e instanceof SupersededError) return NO_ANSWER;
       throw e;
     }
+    // A released async HTLC leaves without our markers (see releasedAnswer); a plain one as it came.
+    if (verdict.kind === 'continue' && isAsync(htlc)) return releasedAnswer(params, this.opts.types);
     return answerFor(verdict, htlc.paymentHash);
   }
 
@@ -322,8 +392,12 @@ export class ClnBackend implements Backend {
   }
 }
 
+function isAsync(h: InterceptedHtlc): boolean {
+  return h.holdFlag || h.asyncHold !== undefined || h.trampoline !== undefined;
+}
+
 /** With the engine dead: HTLCs it would never hold pass, async ones fail (never forwarded unheld). */
 function deadAnswer(h: InterceptedHtlc): HtlcAcceptedAnswer {
-  if (!h.holdFlag && h.asyncHold === undefined && h.trampoline === undefined) return { result: 'continue' };
+  if (!isAsync(h)) return { result: 'continue' };
   return failAnswer(h.trampoline !== undefined);
 }

@@ -10,7 +10,7 @@ import {
   temporaryTrampolineFailure,
 } from '../../protocol/failure.js';
 import { decodeHopPayload, stripPayloadLength } from '../../protocol/hop-payload.js';
-import { decodeTlvStream } from '../../protocol/tlv.js';
+import { decodeTlvStream, encodeTlvStream } from '../../protocol/tlv.js';
 import { findTrampolineRequest } from '../../protocol/trampoline-request.js';
 import type { TypeNumbers } from './manifest.js';
 import { isObject } from './jsonrpc.js';
@@ -23,7 +23,7 @@ const TEMPORARY_NODE_FAILURE = bytesToHex(encodeFailureMessage(temporaryNodeFail
 const TEMPORARY_TRAMPOLINE_FAILURE = bytesToHex(encodeFailureMessage(temporaryTrampolineFailure()));
 
 export type HtlcAcceptedAnswer =
-  | { result: 'continue' }
+  | { result: 'continue'; payload?: string; extra_tlvs?: string }
   | { result: 'fail'; failure_message: string }
   | { result: 'resolve'; payment_key: string };
 
@@ -223,6 +223,29 @@ export function answerFor(v: Verdict, paymentHash: Uint8Array | undefined): Htlc
 }
 
 /**
+ * `continue` for a released async HTLC, with our markers removed from what lightningd passes on:
+ * `hold_htlc` from `extra_tlvs` (lightningd would otherwise copy the incoming stream onto the
+ * outgoing HTLC, asking the next hop to hold again) and `async_hold` / `trampoline_request` from the
+ * hop payload (the guard plugin after us fails anything still carrying them). lightningd re-parses
+ * a returned payload (given without its length prefix) and uses a returned `extra_tlvs` as is.
+ */
+export function releasedAnswer(params: unknown, types: TypeNumbers): HtlcAcceptedAnswer {
+  const answer: HtlcAcceptedAnswer = { result: 'continue' };
+  if (!isObject(params) || !isObject(params.onion) || !isObject(params.htlc)) return answer;
+  const strip = (raw: Uint8Array, drop: readonly bigint[]): string =>
+    bytesToHex(encodeTlvStream(decodeTlvStream(raw).filter((r) => !drop.includes(r.type))));
+  if (typeof params.onion.payload === 'string' && params.onion.type === 'tlv') {
+    const payload = stripPayloadLength(hex(params.onion.payload, 'onion.payload'));
+    answer.payload = strip(payload, [types.asyncHold, types.trampolineRequest]);
+  }
+  // Always given, even when the replayed hook payload has none: an empty stream replaces the default.
+  const extra =
+    typeof params.htlc.extra_tlvs === 'string' ? hex(params.htlc.extra_tlvs, 'htlc.extra_tlvs') : undefined;
+  answer.extra_tlvs = extra ? strip(extra, [types.holdHtlc]) : '';
+  return answer;
+}
+
+/**
  * True only for answers lightningd accepts: it exits on a missing result, a resolve without a
  * 32-byte payment_key, or bad hex; so nothing else is ever written.
  */
@@ -231,7 +254,11 @@ export function isValidHtlcAnswer(a: unknown): a is HtlcAcceptedAnswer {
   const keys = Object.keys(a);
   switch (a.result) {
     case 'continue':
-      return keys.length === 1;
+      return keys.every(
+        (k) =>
+          k === 'result' ||
+          ((k === 'payload' || k === 'extra_tlvs') && typeof a[k] === 'string' && HEX.test(a[k])),
+      );
     case 'fail':
       return (
         keys.length === 2 &&

@@ -191,6 +191,8 @@ export const RPC_METHODS = [
 export const HOOKS = ['htlc_accepted', 'onion_message_recv_secret', 'custommsg'] as const;
 // connect, disconnect, channel_state_changed: recipient-LSP mode (ignored when it is off).
 export const SUBSCRIPTIONS = ['block_added', 'connect', 'disconnect', 'channel_state_changed'] as const;
+/** lightningd names a plugin by its file's basename. */
+export const GUARD_PLUGIN = 'cln-guard.js';
 
 // The LSPS5 block of ops/config.ts, as CLN options (async-trampoline-lsps5, ...-lsps5-max-webhooks, ...).
 const LSPS5_CLN_OPTIONS: readonly OptionSpec[] = Object.entries(LSPS5_OPTIONS).map(([name, o]) => ({
@@ -210,7 +212,8 @@ export function buildManifest(): Record<string, unknown> {
       dynamic: false,
     })),
     rpcmethods: RPC_METHODS.map((m) => ({ name: m.name, usage: m.usage, description: m.description })),
-    hooks: HOOKS.map((name) => ({ name })),
+    // The guard (cln-guard.js) must run after us in the htlc_accepted chain; it says so too.
+    hooks: HOOKS.map((name) => (name === 'htlc_accepted' ? { name, before: [GUARD_PLUGIN] } : { name })),
     subscriptions: [...SUBSCRIPTIONS],
     notifications: [],
     featurebits: {},
@@ -243,7 +246,7 @@ export interface ClnSettings {
   recipientLsp: RecipientLspConfigInput | undefined;
 }
 
-/** A bad option value: init answers with `disable` and the reason. */
+/** A bad option value: the plugin logs the reason to lightningd's log and exits non-zero. */
 export class OptionError extends Error {
   override readonly name = 'OptionError';
 }

@@ -49,8 +49,14 @@ export interface PluginHostConfig {
   output: Writable;
   logger: Logger;
   manifest: () => Record<string, unknown>;
-  /** Resolves with `undefined` to run, or a reason to disable the plugin. */
+  /**
+   * Resolves with `undefined` to run, or a reason the plugin cannot run. The reason goes to
+   * lightningd's log and then `onInitFailure` runs (the executable exits non-zero there). Never
+   * answered with `disable`: lightningd would clear `important` and run on without the plugin.
+   */
   init: (params: InitParams) => Promise<string | undefined>;
+  /** Called once with the reason init failed, after it was sent to lightningd's log: exit non-zero. */
+  onInitFailure: (reason: string) => void;
   hooks: Record<string, HookHandler>;
   notifications: Record<string, (params: unknown) => void>;
   methods: Record<string, MethodHandler>;
@@ -163,7 +169,7 @@ export class PluginHost {
       return;
     }
     this.initStarted = true;
-    let disable: string | undefined;
+    let disable: string | undefined; // the reason init failed
     try {
       const params = parseInit(raw);
       disable = await this.cfg.init(params);
@@ -171,8 +177,10 @@ export class PluginHost {
       disable = `init failed: ${errText(e)}`;
     }
     if (disable !== undefined) {
-      this.log.error('plugin disabled at init', { reason: disable });
-      this.respond(id, { disable });
+      // lightningd logs our stderr nowhere useful; a `log` notification lands in its log file.
+      this.log.error('plugin cannot start', { reason: disable });
+      this.notify('log', { level: 'broken', message: `cannot start: ${disable}` });
+      this.cfg.onInitFailure(disable);
       return;
     }
     this.initialized = true;

@@ -24,6 +24,7 @@ test('docker-compose.yml passes `docker-compose config`', { skip }, () => {
   }
   assert.match(cfg, /--requireinterceptor/, 'LND holds HTLCs while the sidecar is away');
   assert.match(cfg, /--important-plugin=\/opt\/async-trampoline\/dist\/plugin\/cln\.js/);
+  assert.match(cfg, /--important-plugin=\/opt\/async-trampoline\/dist\/plugin\/cln-guard\.js/);
   // The built plugin is mounted read-only into the CLN container.
   assert.match(cfg, /\/dist:\/opt\/async-trampoline\/dist:ro|read_only: true/);
   assert.match(cfg, /condition: service_healthy/);
@@ -31,7 +32,7 @@ test('docker-compose.yml passes `docker-compose config`', { skip }, () => {
 
 test('the CLN image is the official one plus a Node runtime; the init job is valid JavaScript', () => {
   const dockerfile = readFileSync(join(repoRoot, 'docker/cln/Dockerfile'), 'utf8');
-  assert.match(dockerfile, /^FROM elementsproject\/lightningd:v25\.09$/m);
+  assert.match(dockerfile, /^FROM elementsproject\/lightningd:v26\.06\.6$/m);
   assert.match(dockerfile, /COPY --from=node \/usr\/local\/bin\/node/);
   const check = spawnSync(process.execPath, ['--check', join(repoRoot, 'docker/init/regtest-init.mjs')], {
     encoding: 'utf8',

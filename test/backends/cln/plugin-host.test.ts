@@ -35,6 +35,7 @@ function harness(hook: HookHandler): {
     logger: memoryLogger(),
     manifest: () => ({ dynamic: false }),
     init: async () => undefined,
+    onInitFailure: () => {},
     hooks: { htlc_accepted: hook },
     notifications: {},
     methods: {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256 } from '@noble/hashes/sha2.js';
 import {
+  GUARD_PATH,
   LightningdStandin,
   PLUGIN_PATH,
   hex,
@@ -18,6 +19,7 @@ import { encodeTrampolineRequest } from '../../../plugin/protocol/trampoline-req
 import { buildBlindedPath, randomPrivateKey } from '../../../plugin/protocol/route-blinding.js';
 import { encodeBlindedPath } from '../../../plugin/protocol/blinded-path.js';
 import { buildOnionMessage, peelOnionMessage } from '../../../plugin/protocol/onion-message.js';
+import { decodeTlvStream } from '../../../plugin/protocol/tlv.js';
 
 const HOLD_HTLC = 75537n;
 const ASYNC_HOLD = 4280151n;
@@ -125,7 +127,7 @@ test('getmanifest: hooks, subscription, prefixed options, string ids, not dynami
   assert.equal(m.dynamic, false);
   assert.equal(m.nonnumericids, true);
   assert.deepEqual(m.hooks, [
-    { name: 'htlc_accepted' },
+    { name: 'htlc_accepted', before: ['cln-guard.js'] },
     { name: 'onion_message_recv_secret' },
     { name: 'custommsg' },
   ]);
@@ -161,10 +163,29 @@ test('getmanifest: hooks, subscription, prefixed options, string ids, not dynami
   assert.deepEqual(s.stdoutGarbage, []);
 });
 
-test('init with a bad option value disables the plugin with the reason', async () => {
+test('init with a bad option value: the reason goes to lightningd’s log and the plugin exits 1 (never disable)', async () => {
   const s = new LightningdStandin({ options: { 'async-trampoline-log-level': 'loud' } });
   standins.push(s);
-  await assert.rejects(s.start(), /disable.*log-level/);
+  await assert.rejects(s.start(), /exited unexpectedly \(1\)/);
+  assert.equal((await s.exited())?.code, 1);
+  assert.ok(
+    s.notifications.some(
+      (n) => n.method === 'log' && /cannot start: async-trampoline-log-level/.test(JSON.stringify(n.params)),
+    ),
+    JSON.stringify(s.notifications),
+  );
+  assert.ok(!s.answers.some((a) => a.result && 'disable' in a.result));
+});
+
+test('without the guard plugin loaded, the plugin refuses to start and says how to load it', async () => {
+  const s = new LightningdStandin();
+  s.loadedPlugins = [PLUGIN_PATH];
+  standins.push(s);
+  await assert.rejects(s.start(), /exited unexpectedly \(1\)/);
+  assert.ok(
+    s.notifications.some((n) => /cln-guard\.js is not loaded/.test(JSON.stringify(n.params))),
+    JSON.stringify(s.notifications),
+  );
 });
 
 test('an HTLC without async markers continues at once', async () => {
@@ -199,7 +220,12 @@ test('hold, then release by a real onion message over the plugin’s release pat
   const ack = await recipientReleases(s, r, s.injected[0]!);
   assert.deepEqual(ack.result, { result: 'continue' });
   const verdict = await pending;
-  assert.deepEqual(verdict.result, { result: 'continue' });
+  // Released: continue with our markers stripped, so neither the next hop nor the guard sees them.
+  const v = verdict.result as { result: string; payload?: string; extra_tlvs?: string };
+  assert.equal(v.result, 'continue');
+  assert.equal(v.extra_tlvs, '', 'hold_htlc removed from what goes to the next hop');
+  const records = decodeTlvStream(Buffer.from(v.payload ?? '', 'hex')).map((x) => x.type);
+  assert.deepEqual(records, [2n, 4n, 6n], 'the hop payload keeps amount, cltv and scid, loses async_hold');
   assert.ok(
     s.rpcCalls.some((c) => c.method === 'makesecret'),
     'release key from makesecret',
@@ -280,7 +306,7 @@ test('plugin killed with SIGKILL and restarted: every unresolved HTLC replayed g
   const injectedBefore = s.injected.length;
   await s.start();
   // lightningd replays every HTLC without a final verdict, in a new hook call each.
-  const replays = specs.map((spec) => s.htlcAccepted(spec));
+  const replays = specs.map((spec) => s.htlcAccepted({ ...spec, replay: true }));
   await until('holds restored', async () => {
     const st = (await s.request('async-trampoline-stats', {})).result as { active_holds: number };
     return st.active_holds === specs.length;
@@ -490,7 +516,7 @@ test('operator commands: list, stats, release by htlc key (named params), fail b
   const holdB = list.holds.find((h) => h.htlc_key === `103x1x0/${b.htlcId}`)!;
   const rel = await s.request('async-trampoline-release', { key: `103x1x0/${a.htlcId}` });
   assert.ok(rel.result, JSON.stringify(rel));
-  assert.deepEqual((await pa).result, { result: 'continue' });
+  assert.equal(((await pa).result as { result: string }).result, 'continue');
   const f = await s.request('async-trampoline-fail', [holdB.hold_id]);
   assert.deepEqual((f.result as { hold_ids: string[] }).hold_ids, [holdB.hold_id]);
   assert.deepEqual((await pb).result, { result: 'fail', failure_message: '2002' });
@@ -531,4 +557,95 @@ test('closing stdin (lightningd shutting down) makes the plugin exit cleanly', a
   const s = await started();
   const r = await s.stop();
   assert.equal(r?.code, 0);
+});
+
+test('a hold whose HTLC vanished while the plugin was down is closed as failed at start, never as forwarded', async () => {
+  const s = await started({ blockheight: 4000 });
+  const r = recipient();
+  const gone = asyncHtlc(s, r);
+  const kept = asyncHtlc(s, r);
+  void s.htlcAccepted(gone).catch(() => undefined);
+  void s.htlcAccepted(kept).catch(() => undefined);
+  await until('both held and stored', async () => {
+    const l = (await s.request('async-trampoline-list', {})).result as { holds: unknown[] };
+    return l.holds.length === 2;
+  });
+  await s.kill('SIGKILL');
+  // While the plugin was down lightningd failed one of them (as the guard does).
+  s.vanished.add(`103x1x0/${gone.htlcId}`);
+  await s.start();
+  const list = (await s.request('async-trampoline-list', {})).result as {
+    holds: { htlc_key: string; state: string; fail_reason?: string }[];
+  };
+  const byKey = new Map(list.holds.map((h) => [h.htlc_key, h]));
+  assert.ok(byKey.size >= 2, JSON.stringify(list));
+  assert.equal(byKey.get(`103x1x0/${gone.htlcId}`)?.state, 'failed');
+  assert.equal(byKey.get(`103x1x0/${gone.htlcId}`)?.fail_reason, 'host_failed');
+  assert.equal(byKey.get(`103x1x0/${kept.htlcId}`)?.state, 'held');
+  // The live one is replayed without extra_tlvs and is still recognized as held.
+  const replay = s.htlcAccepted({ ...kept, replay: true });
+  await s.request('async-trampoline-fail', [`103x1x0/${kept.htlcId}`]);
+  assert.deepEqual((await replay).result, { result: 'fail', failure_message: '2002' });
+});
+
+test('at start, deadlines are judged at the backend’s chain tip while lightningd’s height lags it', async () => {
+  const s = await started({ blockheight: 5000 });
+  const r = recipient();
+  const spec = asyncHtlc(s, r, { cltvExpiry: 5000 + 80, outgoingCltv: 5000 + 60 });
+  void s.htlcAccepted(spec).catch(() => undefined);
+  let failAt = 0;
+  await until('held', async () => {
+    const h = ((await s.request('async-trampoline-list', {})).result as { holds: { fail_at: number }[] })
+      .holds;
+    failAt = h[0]?.fail_at ?? 0;
+    return failAt > 0;
+  });
+  await s.kill('SIGKILL');
+  // lightningd restarts 30 blocks behind a tip past the deadline (it catches up only after init).
+  s.chainTip = failAt + 1;
+  s.blockheight = failAt - 30;
+  await s.start();
+  const replay = await s.htlcAccepted({ ...spec, replay: true });
+  assert.deepEqual(replay.result, { result: 'fail', failure_message: '2002' });
+  const h = ((await s.request('async-trampoline-list', {})).result as { holds: { state: string }[] }).holds;
+  assert.equal(h[0]?.state, 'expired');
+});
+
+test('held_htlc_available is retried when injectonionmessage says unknown next peer', async () => {
+  const s = await started();
+  s.unknownNextPeer = 1;
+  const r = recipient();
+  const spec = asyncHtlc(s, r);
+  const pending = s.htlcAccepted(spec);
+  await until('a notice got through after the failure', () => s.injected.length > 0);
+  assert.ok(s.rpcCalls.filter((c) => c.method === 'injectonionmessage').length > s.injected.length);
+  await s.request('async-trampoline-fail', [`103x1x0/${spec.htlcId}`]);
+  await pending;
+});
+
+test('guard: fails an HTLC still carrying hold_htlc or async_hold, passes plain and released ones', async () => {
+  const s = await started({ pluginPath: GUARD_PATH });
+  const r = recipient();
+  const manifest = await s.request('getmanifest', {});
+  assert.deepEqual((manifest.result as { hooks: unknown[] }).hooks, [
+    { name: 'htlc_accepted', after: ['cln.js'] },
+  ]);
+  const marked = await s.htlcAccepted(asyncHtlc(s, r));
+  assert.deepEqual(marked.result, { result: 'fail', failure_message: '2002' });
+  const onlyPayload = await s.htlcAccepted(asyncHtlc(s, r, { extraTlvs: undefined }));
+  assert.deepEqual(onlyPayload.result, { result: 'fail', failure_message: '2002' });
+  const onlyFlag = await s.htlcAccepted(asyncHtlc(s, r, { customRecords: new Map() }));
+  assert.deepEqual(onlyFlag.result, { result: 'fail', failure_message: '2002' });
+  const plain = await s.htlcAccepted(plainHtlc(s));
+  assert.deepEqual(plain.result, { result: 'continue' });
+  assert.ok(
+    s.notifications.some((n) => /async-trampoline-guard: failed HTLC/.test(JSON.stringify(n.params))),
+  );
+});
+
+test('guard: refuses to start when the async-trampoline plugin is not loaded', async () => {
+  const s = new LightningdStandin({ pluginPath: GUARD_PATH });
+  s.loadedPlugins = [GUARD_PATH];
+  standins.push(s);
+  await assert.rejects(s.start(), /exited unexpectedly \(1\)/);
 });
