@@ -227,6 +227,7 @@ export class HoldEngine {
 
   release(pathId: Uint8Array): void {
     if (this.dead || !this.started) return;
+    this.metrics.onionMessage?.('received', 'release_held_htlc');
     try {
       this.onRelease(pathId);
     } catch (err) {
@@ -253,7 +254,7 @@ export class HoldEngine {
     const set = found.set;
     if (!set.complete)
       return { ok: false, error: 'set_incomplete', message: 'the MPP set has not fully arrived' };
-    this.logger.info('operator release', { holdId: holdIdHex, setId: set.id });
+    this.logger.info('operator release', { holdId: holdIdHex, ...this.setFields(set) });
     this.releaseSet(set, 'operator');
     return { ok: true, holdIds: set.parts.map((p) => p.holdIdHex) };
   }
@@ -261,7 +262,7 @@ export class HoldEngine {
   failHold(holdIdHex: string): AdminResult {
     const found = this.adminFind(holdIdHex);
     if (!found.ok) return found;
-    this.logger.info('operator fail', { holdId: holdIdHex, setId: found.set.id });
+    this.logger.info('operator fail', { holdId: holdIdHex, ...this.setFields(found.set) });
     this.failSet(found.set, 'operator');
     return { ok: true, holdIds: found.set.parts.map((p) => p.holdIdHex) };
   }
@@ -341,7 +342,12 @@ export class HoldEngine {
     const wasComplete = set.parts.length > 0 && set.complete;
     this.admit(hold, set);
     this.enqueue(() => this.store.insertHold(hold));
-    this.logger.info('holding htlc', { key: h.key, holdId: holdIdHex, setId: set.id, failAt: hold.failAt });
+    this.logger.info('holding htlc', {
+      ...this.holdFields(hold),
+      holdId: holdIdHex,
+      setId: set.id,
+      failAt: hold.failAt,
+    });
     if (wasComplete) return;
     if (set.complete) this.onComplete(set, true);
     else if (set.timeout === undefined) this.armMppTimeout(set, this.config.mppTimeoutMs);
@@ -399,7 +405,8 @@ export class HoldEngine {
     why: string,
     fields: Record<string, unknown> = {},
   ): void {
-    this.logger.warn(`htlc refused: ${why}`, { key: hold.key, reason, ...fields });
+    this.logger.warn(`htlc refused: ${why}`, { ...this.holdFields(hold), reason, ...fields });
+    this.metrics.holdFailed?.(reason);
     // A refused part never joined its MPP set: stored alone, it cannot mark the set finished.
     hold.setId = `one:${hold.holdIdHex}`;
     hold.state = 'failed';
@@ -483,7 +490,7 @@ export class HoldEngine {
       set.timeout = undefined;
       if (this.dead || set.closed || set.complete) return;
       this.logger.info('MPP set incomplete at timeout; failing its parts', {
-        setId: set.id,
+        ...this.setFields(set),
         received: set.receivedMsat,
         total: set.totalMsat,
       });
@@ -500,7 +507,7 @@ export class HoldEngine {
         const token = p.htlc.asyncHold?.releaseToken;
         if (token !== undefined && this.early.take(bytesToHex(token))) {
           this.metrics.release('early_applied');
-          this.logger.info('early release applied', { setId: set.id });
+          this.logger.info('early release applied', this.setFields(set));
           set.releaseRequested = true;
         }
       }
@@ -531,7 +538,13 @@ export class HoldEngine {
       const stored = this.store.byHoldId(v.holdId);
       if (stored) {
         this.metrics.release('stale');
-        this.logger.info('release for a finished hold ignored', { holdId: idHex, state: stored.state });
+        this.logger.info('release for a finished hold ignored', {
+          holdId: idHex,
+          state: stored.state,
+          key: stored.key,
+          payment_hash: stored.paymentHashHex,
+          amount_msat: stored.htlc.amountInMsat,
+        });
       } else {
         this.metrics.release('dropped');
         this.logger.warn('release dropped: valid path id for an unknown hold', { holdId: idHex });
@@ -565,13 +578,13 @@ export class HoldEngine {
   private releaseFrom(set: HoldSet, via: string): void {
     if (set.closed) {
       this.metrics.release('duplicate');
-      this.logger.debug('duplicate release ignored', { setId: set.id, via });
+      this.logger.debug('duplicate release ignored', { ...this.setFields(set), via });
       return;
     }
     if (!set.complete) {
       set.releaseRequested = true;
       this.logger.info('release before the MPP set is complete; applied on completion', {
-        setId: set.id,
+        ...this.setFields(set),
         via,
       });
       return;
@@ -582,7 +595,8 @@ export class HoldEngine {
   private releaseSet(set: HoldSet, via: string): void {
     this.closeSet(set);
     this.metrics.release('released');
-    this.logger.info('hold released', { setId: set.id, via, parts: set.parts.length });
+    this.metrics.holdReleased?.(via);
+    this.logger.info('hold released', { ...this.setFields(set), via, parts: set.parts.length });
     if (set.trampoline) {
       this.startPayment(set);
       return;
@@ -617,7 +631,7 @@ export class HoldEngine {
     const amt = req.request.amtToForwardMsat;
     if (req.maxAmountMsat <= 0n || (amt !== undefined && amt > req.maxAmountMsat)) {
       this.logger.warn('trampoline payment refused: incoming does not cover amount and fee', {
-        setId: set.id,
+        ...this.setFields(set),
         incoming: set.incomingMsat,
         amtToForward: amt,
       });
@@ -645,7 +659,7 @@ export class HoldEngine {
       (r) => this.onPaid(set, r),
       (err: unknown) => {
         // A thrown call does not say the payment failed: it may be in flight. Ask the host if we can.
-        this.logger.error('pay call failed', { setId: set.id, error: String(err) });
+        this.logger.error('pay call failed', { ...this.setFields(set), error: String(err) });
         if (this.backend.trackPayment) this.track(set, req, false);
         else this.onPaid(set, { ok: false, reason: `pay call failed: ${String(err)}` });
       },
@@ -660,9 +674,7 @@ export class HoldEngine {
     } else {
       this.logger.warn(
         'backend cannot look up payments; paying again and relying on the host to refuse a duplicate',
-        {
-          setId: set.id,
-        },
+        this.setFields(set),
       );
       this.callPay(set, req);
     }
@@ -680,7 +692,7 @@ export class HoldEngine {
       (err: unknown) => {
         // Unknown outcome: keep the hold paying (the operator can look) rather than risk paying twice.
         this.logger.error('payment lookup failed; hold stays in paying', {
-          setId: set.id,
+          ...this.setFields(set),
           error: String(err),
         });
       },
@@ -692,19 +704,19 @@ export class HoldEngine {
     const hash = set.leader.htlc.paymentHash;
     let result = r;
     if (r.ok && (r.preimage.length !== 32 || !timingSafeEqual(sha256(r.preimage), hash))) {
-      this.logger.error('host returned a preimage that does not match the payment hash', { setId: set.id });
+      this.logger.error('host returned a preimage that does not match the payment hash', this.setFields(set));
       result = { ok: false, reason: 'preimage mismatch' };
     }
     const now = this.clock.now();
     if (result.ok) {
       const preimage = result.preimage;
       this.enqueue(() => this.store.finishPayment(set.id, 'succeeded', preimage, undefined, now));
-      this.logger.info('trampoline payment succeeded; settling', { setId: set.id });
+      this.logger.info('trampoline payment succeeded; settling', this.setFields(set));
       for (const p of set.parts) this.finish(p, 'settled', { kind: 'settle', preimage });
     } else {
       const reason = result.reason;
       this.enqueue(() => this.store.finishPayment(set.id, 'failed', undefined, reason, now));
-      this.logger.warn('trampoline payment failed', { setId: set.id, reason });
+      this.logger.warn('trampoline payment failed', { ...this.setFields(set), reason });
       for (const p of set.parts)
         this.finish(p, 'failed', { kind: 'fail', reason: 'payment_failed', trampoline: true });
     }
@@ -728,7 +740,7 @@ export class HoldEngine {
     for (const set of this.sets.values()) {
       if (set.closed || set.parts.length === 0 || !isDue(set.failAt, this.height)) continue;
       this.logger.info('hold deadline reached; failing', {
-        setId: set.id,
+        ...this.setFields(set),
         failAt: set.failAt,
         height: this.height,
       });
@@ -745,6 +757,8 @@ export class HoldEngine {
     hold.updatedMs = this.clock.now();
     if (wasActive) this.caps.remove(peerKeyOf(hold.htlc), hold.htlc.amountInMsat);
     this.metrics.holdOutcome(to as HoldOutcome);
+    if (wasActive) this.metrics.holdEnded?.((hold.updatedMs - hold.createdMs) / 1000);
+    if (verdict.kind === 'fail') this.metrics.holdFailed?.(verdict.reason);
     this.enqueue(
       () => this.store.updateHold(hold),
       () => {
@@ -767,6 +781,29 @@ export class HoldEngine {
           this.tokens.delete(bytesToHex(token));
       }
     }
+  }
+
+  // ---- log fields ----
+
+  /** What an operator correlates a hold with (never a preimage, key or path secret). */
+  private holdFields(h: HoldRecord): Record<string, unknown> {
+    return {
+      key: h.key,
+      payment_hash: h.paymentHashHex,
+      amount_msat: h.htlc.amountInMsat,
+      blocks_left: h.failAt - this.height,
+    };
+  }
+
+  private setFields(set: HoldSet): Record<string, unknown> {
+    const l = set.leader;
+    return {
+      setId: set.id,
+      key: set.parts.map((p) => p.key).join(','),
+      payment_hash: l.paymentHashHex,
+      amount_msat: set.incomingMsat,
+      blocks_left: set.failAt - this.height,
+    };
   }
 
   // ---- admin helpers ----
@@ -829,6 +866,7 @@ export class HoldEngine {
       a();
     }
     this.metrics.holdsActive(this.caps.totals().count);
+    this.metrics.heldMsat?.(this.caps.totals().msat);
   }
 
   private deliver(key: string, verdict: Verdict): void {
