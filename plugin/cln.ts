@@ -11,6 +11,7 @@ import { PluginHost, errText, type HookHandler } from './backends/cln/plugin-hos
 import { ClnRpc } from './backends/cln/rpc-client.js';
 import { HoldEngine } from './hold/engine.js';
 import { createLogger, type Logger, type LogLevel } from './ops/log.js';
+import { createPromMetrics } from './ops/metrics.js';
 
 /* eslint-disable no-console -- redirecting, not writing: a stray console.log from any module must not reach stdout */
 console.log = console.error;
@@ -64,6 +65,9 @@ function teeToLightningd(inner: Logger, send: (level: 'warn' | 'error', message:
 }
 
 let engine: HoldEngine | undefined;
+// Counted like the sidecar's /metrics, so async-trampoline-stats shows the same counts.
+const metrics = createPromMetrics();
+metrics.setBackendConnected(() => engine !== undefined && !engine.stopped);
 let backend: ClnBackend | undefined;
 let rpc: ClnRpc | undefined;
 let deathWatch: NodeJS.Timeout | undefined;
@@ -96,6 +100,7 @@ const host = new PluginHost({
       throw e;
     }
     log.set(createLogger({ level: settings.logLevel, component: 'async-trampoline' }));
+    for (const w of settings.warnings) logger.warn(w);
     mkdirSync(settings.dataDir, { recursive: true });
     rpc = new ClnRpc({
       // rpc-file is relative to lightning-dir unless the operator configured an absolute path.
@@ -108,6 +113,7 @@ const host = new PluginHost({
       backend,
       config: settings.engine,
       logger,
+      metrics,
     });
     await engine.start();
     const e = engine;
@@ -132,7 +138,7 @@ const host = new PluginHost({
   notifications: {
     block_added: (params) => backend?.onBlockAdded(params),
   },
-  methods: adminMethods(() => engine),
+  methods: adminMethods({ engine: () => engine, counts: () => metrics.counts() }),
   onEnd: () => void shutdown(0),
 });
 

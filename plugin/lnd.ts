@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The LND sidecar: a long-running process next to an LSP's LND that holds async HTLCs through the
+// The LND sidecar (`async-trampoline lnd`, or this file run directly): a long-running process next to an LSP's LND that holds async HTLCs through the
 // HtlcInterceptor and releases them on release_held_htlc. Refuses to start on an LND that would put
 // held HTLCs at risk. Exits 0 on SIGTERM/SIGINT after a clean stop (held HTLCs stay held by LND,
 // which requires the interceptor, and are replayed to us on the next start).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { HoldEngine } from './hold/engine.js';
 import { LndBackend } from './backends/lnd/lnd-backend.js';
 import { connectLnd, type LndClients } from './backends/lnd/grpc.js';
@@ -12,6 +13,7 @@ import { describeProblems, preflight, type PreflightResult } from './backends/ln
 import { ConfigError, parseSidecarConfig, sidecarHelp, type SidecarConfig } from './ops/config.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createPromMetrics, serveMetrics } from './ops/metrics.js';
+import { startAdminServer, type AdminServer } from './ops/admin-server.js';
 
 const EXIT_CONFIG = 2;
 const EXIT_PREFLIGHT = 3;
@@ -32,15 +34,15 @@ async function preflightUntilReachable(
   }
 }
 
-async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
+/** Run the sidecar until SIGTERM/SIGINT; resolves to the exit code. */
+export async function runSidecar(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stderr.write(sidecarHelp());
     return 0;
   }
   let cfg: SidecarConfig;
   try {
-    cfg = parseSidecarConfig(argv, process.env);
+    cfg = parseSidecarConfig(argv, env);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
@@ -49,6 +51,8 @@ async function main(): Promise<number> {
     throw e;
   }
   const log = createLogger({ level: cfg.logLevel, json: cfg.logJson, component: 'lnd-sidecar' });
+  for (const w of cfg.warnings) log.warn(w);
+  if (cfg.configFile) log.info('config file read', { path: cfg.configFile });
   let clients: LndClients;
   try {
     clients = connectLnd({ rpc: cfg.lndRpc, tlsCertPath: cfg.lndTlsCert, macaroonPath: cfg.lndMacaroon });
@@ -96,6 +100,9 @@ async function main(): Promise<number> {
   backend.onInterceptorConnected(() => log.info('interceptor connected'));
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const metrics = createPromMetrics({ defaultMetrics: true });
+  // Ready only while LND streams HTLCs to us: without the interceptor nothing is being held.
+  const ready = (): boolean => backend.interceptorConnected;
+  metrics.setBackendConnected(ready);
   const engine = await HoldEngine.open({
     dbPath: join(cfg.dataDir, 'holds.sqlite'),
     backend,
@@ -111,11 +118,23 @@ async function main(): Promise<number> {
   });
   await engine.start();
   const metricsServer = cfg.metricsListen
-    ? await serveMetrics(metrics.registry, cfg.metricsListen.port, cfg.metricsListen.host)
+    ? await serveMetrics(metrics.registry, cfg.metricsListen.port, cfg.metricsListen.host, ready)
     : undefined;
+  let admin: AdminServer | undefined;
+  if (cfg.adminPort !== 0) {
+    admin = await startAdminServer({
+      dataDir: cfg.dataDir,
+      port: cfg.adminPort,
+      ctx: { engine: () => engine, counts: () => metrics.counts(), keyForm: '<chan_id>:<htlc_id>' },
+      ready,
+      log: log.child({ component: 'admin' }),
+    });
+  }
   log.info('sidecar running', {
     dataDir: cfg.dataDir,
     metrics: cfg.metricsListen ? `${cfg.metricsListen.host}:${cfg.metricsListen.port}` : 'off',
+    admin: admin ? `127.0.0.1:${admin.port}` : 'off',
+    adminToken: admin?.tokenPath,
   });
 
   return new Promise<number>((resolve) => {
@@ -127,9 +146,10 @@ async function main(): Promise<number> {
       engine
         .stop()
         .catch((e: unknown) => log.error('engine stop failed', { error: (e as Error).message }))
-        .finally(() => {
+        .finally(async () => {
           clients.close();
           metricsServer?.close();
+          await admin?.close();
           resolve(0);
         });
     };
@@ -138,15 +158,29 @@ async function main(): Promise<number> {
   });
 }
 
-main().then(
-  (code) => {
-    // Exit now rather than when the event loop drains: a payment being tracked or a reconnect
-    // timer must not keep a stopped sidecar alive (everything durable is already committed).
-    process.exit(code);
-  },
-  (e: unknown) => {
-    // Dying is safe: LND requires the interceptor and keeps every held HTLC until we are back.
-    process.stderr.write(`async-trampoline-lnd: fatal: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  },
-);
+/** True when this file is the process's entry (not imported by the CLI). */
+function isEntry(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) exitWith(runSidecar(process.argv.slice(2)));
+
+/** Exit with the sidecar's code once it stops. */
+export function exitWith(run: Promise<number>): void {
+  run.then(
+    (code) => {
+      // Exit now rather than when the event loop drains: a payment being tracked or a reconnect
+      // timer must not keep a stopped sidecar alive (everything durable is already committed).
+      process.exit(code);
+    },
+    (e: unknown) => {
+      // Dying is safe: LND requires the interceptor and keeps every held HTLC until we are back.
+      process.stderr.write(`async-trampoline-lnd: fatal: ${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
