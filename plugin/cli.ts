@@ -11,6 +11,7 @@ import { AdminCallError, TOKEN_FILE, callAdmin } from './ops/admin-server.js';
 import { CONFIG_FLAG, configFilePath, readConfigFile, resolveOptions } from './ops/config.js';
 import { envName } from './ops/options.js';
 import { renderAnswer } from './ops/render.js';
+import { bakeMacaroonCommand } from './backends/lnd/preflight.js';
 
 const EXIT_USAGE = 2;
 const clnPluginPath = (): string => join(dirname(fileURLToPath(import.meta.url)), 'cln.js');
@@ -24,6 +25,8 @@ function usage(): string {
     '',
     'Run the LND sidecar:',
     '  lnd [flags]            run it (async-trampoline lnd --help lists every flag)',
+    '  bakemacaroon [--lnd-version=0.21|0.20] [--save-to=<file>]',
+    '                         print the lncli line that bakes its least-privilege macaroon',
     '',
     'Operate a running sidecar (through its admin endpoint on 127.0.0.1):',
     ...cmds,
@@ -115,6 +118,39 @@ async function operate(command: AdminCommand, argv: string[]): Promise<number> {
   }
 }
 
+function bakemacaroon(argv: string[]): number {
+  const use = 'usage: async-trampoline bakemacaroon [--lnd-version=0.21|0.20] [--save-to=<file>]\n';
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        'lnd-version': { type: 'string', default: '0.21' },
+        'save-to': { type: 'string', default: 'async-trampoline.macaroon' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${use}`);
+    return EXIT_USAGE;
+  }
+  if (values.help) {
+    process.stdout.write(
+      `${use}Prints the lncli bakemacaroon line granting exactly the gRPC calls the sidecar makes\n` +
+        '(LND 0.20 carries onion messages as custom messages, so its list differs).\n',
+    );
+    return 0;
+  }
+  const v = values['lnd-version'];
+  if (v !== '0.21' && v !== '0.20') {
+    process.stderr.write(`--lnd-version: "${v}" is not 0.21 or 0.20\n`);
+    return EXIT_USAGE;
+  }
+  const args = bakeMacaroonCommand(v === '0.20' ? 'custom-message' : 'native', values['save-to']);
+  process.stdout.write(`lncli ${args.join(' ')}\n`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -125,6 +161,7 @@ async function main(argv: string[]): Promise<number> {
     const { runSidecar } = await import('./lnd.js');
     return runSidecar(rest);
   }
+  if (command === 'bakemacaroon') return bakemacaroon(rest);
   if (command === 'cln-plugin-path') {
     process.stdout.write(`${clnPluginPath()}\n`);
     return 0;
