@@ -39,7 +39,8 @@ const SERVICE_OPTIONS: OptionSpec[] = [
     hosts: both,
     default: join(homedir(), '.async-trampoline'),
     hostDefault: { cln: '' },
-    help: 'hold database, release key and admin token (CLN default: <lightning-dir>/async-trampoline)',
+    docDefault: '`~/.async-trampoline` (CLN: `<lightning-dir>/async-trampoline`)',
+    help: 'hold database, release key, admin token and the sidecar config file',
   },
   {
     name: 'log-level',

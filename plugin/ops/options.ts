@@ -31,6 +31,8 @@ export interface OptionSpec {
   hostDefault?: Partial<Record<Host, string>>;
   /** Must be set on these hosts. */
   required?: readonly Host[];
+  /** The README's default column, when the defaults alone would not say it. */
+  docDefault?: string;
   /** Upper bound of a uint. */
   max?: number;
   /** Older names, still accepted (with a warning) on the hosts that used them. */
