@@ -1,6 +1,7 @@
 // The LSP side of a regtest run, shared by the LND integration tests and the demo: the sidecar as a
-// child process (as operators run it, on a macaroon baked with exactly the calls it makes, never
-// admin.macaroon), the operator CLI against it, and lncli helpers for invoices and pending HTLCs.
+// child process (`async-trampoline lnd`, as operators run it, on a macaroon baked with exactly the
+// calls it makes, never admin.macaroon), the operator CLI against it, and lncli helpers for
+// invoices and pending HTLCs.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -62,7 +63,8 @@ export class Sidecar {
     const since = this.lines.length;
     if (this.adminPort === 0) [this.adminPort, this.metricsPort] = await freePorts(2);
     const args = [
-      join(repoRoot(), 'dist', 'plugin', 'lnd.js'),
+      join(repoRoot(), 'dist', 'plugin', 'cli.js'),
+      'lnd',
       `--lnd-rpc=${l.grpcHost}`,
       `--lnd-tls-cert=${l.tlsCertPath}`,
       `--lnd-macaroon=${await bakedMacaroon(this.net)}`,
@@ -151,7 +153,8 @@ export async function sidecarRefusal(
   const p = spawn(
     process.execPath,
     [
-      join(repoRoot(), 'dist', 'plugin', 'lnd.js'),
+      join(repoRoot(), 'dist', 'plugin', 'cli.js'),
+      'lnd',
       `--lnd-rpc=${l.grpcHost}`,
       `--lnd-tls-cert=${l.tlsCertPath}`,
       `--lnd-macaroon=${await bakedMacaroon(net)}`,
