@@ -17,6 +17,8 @@ export interface MetricCounts {
   onion_messages_sent: Record<string, number>;
   onion_messages_received: Record<string, number>;
   held_htlc_available_errors: number;
+  /** The hold duration histogram's count and sum, as on /metrics. */
+  hold_duration_seconds: { count: number; sum: number };
 }
 
 export interface PromMetrics extends EngineMetrics {
@@ -45,6 +47,7 @@ export function createPromMetrics(opts: { defaultMetrics?: boolean } = {}): Prom
     onion_messages_sent: {},
     onion_messages_received: {},
     held_htlc_available_errors: 0,
+    hold_duration_seconds: { count: 0, sum: 0 },
   };
   const active = new Gauge({ name: 'async_trampoline_holds_active', help: 'HTLCs held now', registers: r });
   const heldMsat = new Gauge({ name: 'async_trampoline_held_msat', help: 'msat held now', registers: r });
@@ -116,7 +119,11 @@ export function createPromMetrics(opts: { defaultMetrics?: boolean } = {}): Prom
     setBackendConnected: (probe) => (connected = probe),
     holdsActive: (n: number) => active.set(n),
     heldMsat: (m: Msat) => heldMsat.set(Number(m)),
-    holdEnded: (seconds: number) => duration.observe(seconds),
+    holdEnded: (seconds: number) => {
+      duration.observe(seconds);
+      c.hold_duration_seconds.count += 1;
+      c.hold_duration_seconds.sum += seconds;
+    },
     holdOutcome: (o: HoldOutcome) => {
       outcomes.inc({ outcome: o });
       bump(c.hold_outcomes, o);
