@@ -10,6 +10,13 @@ import { buildManifest, OptionError, parseSettings } from './backends/cln/manife
 import { PluginHost, errText, type HookHandler } from './backends/cln/plugin-host.js';
 import { ClnRpc } from './backends/cln/rpc-client.js';
 import { HoldEngine } from './hold/engine.js';
+import { ClnLspsHost } from './backends/cln/lsps-host.js';
+import { LSPS0_MESSAGE_TYPE } from './lsps/lsps0/codec.js';
+import { startLsps, type RunningLsps } from './lsps/lsps.js';
+import { wakeSleepingClients } from './lsps/wake.js';
+import { RecipientLspEngine } from './recipient-lsp/engine.js';
+import { ClnRecipientLspHost } from './backends/cln/recipient-lsp-host.js';
+import { AdminError, messagePathAnswer } from './ops/admin.js';
 import { createLogger, type Logger, type LogLevel } from './ops/log.js';
 import { createPromMetrics } from './ops/metrics.js';
 
@@ -71,6 +78,10 @@ metrics.setBackendConnected(() => engine !== undefined && !engine.stopped);
 let backend: ClnBackend | undefined;
 let rpc: ClnRpc | undefined;
 let deathWatch: NodeJS.Timeout | undefined;
+let lspsHost: ClnLspsHost | undefined;
+let lsps: RunningLsps | undefined;
+let recipientLsp: RecipientLspEngine | undefined;
+let recipientLspHost: ClnRecipientLspHost | undefined;
 
 // Hooks registered before init delegate to the backend made at init (lightningd calls none before).
 const lateHook = (pick: (b: ClnBackend) => HookHandler): HookHandler => ({
@@ -116,6 +127,22 @@ const host = new PluginHost({
       metrics,
     });
     await engine.start();
+    if (settings.lsps5) {
+      const h = new ClnLspsHost(rpc, LSPS0_MESSAGE_TYPE, logger);
+      try {
+        lsps = await startLsps({
+          host: h,
+          dataDir: settings.dataDir,
+          config: settings.lsps5,
+          log: logger,
+          nodeId: await backend.nodeId(),
+        });
+      } catch (err) {
+        await engine.stop();
+        return `cannot start LSPS5: ${errText(err)}`;
+      }
+      lspsHost = h;
+    }
     const e = engine;
     const b = backend;
     deathWatch = setInterval(() => {
@@ -125,22 +152,81 @@ const host = new PluginHost({
       }
     }, 1000);
     deathWatch.unref();
+    if (settings.recipientLsp) {
+      // Recipient-LSP mode beside the hold engine: same hook and RPC, its own mailbox file.
+      const types = settings.types;
+      recipientLspHost = new ClnRecipientLspHost({
+        rpc,
+        nodeId: () => b.nodeId(),
+        onion: b,
+        router: b.router,
+        types: {
+          heldHtlcAvailable: types.heldHtlcAvailable[0]!,
+          heldHtlcAvailableOdd: types.heldHtlcAvailable[1]!,
+          releaseHeldHtlc: types.releaseHeldHtlc[0]!,
+          releaseHeldHtlcOdd: types.releaseHeldHtlc[1]!,
+        },
+        heldHtlcTypes: types.heldHtlcAvailable,
+        variants: settings.heldHtlcVariants,
+        logger,
+      });
+      recipientLsp = await RecipientLspEngine.open({
+        dbPath: join(settings.dataDir, 'recipient-lsp.sqlite'),
+        host: recipientLspHost,
+        config: settings.recipientLsp,
+        logger,
+        onFatal: (why) => {
+          // lightningd keeps running; notices are retried by senders' LSPs, so log loudly and stop.
+          logger.error('recipient-lsp engine died; restart the plugin', { why });
+        },
+      });
+      // A notice stored for an away client wakes it through its webhooks (as on the sidecar).
+      if (lsps) wakeSleepingClients(recipientLsp, lsps.service, logger);
+      await recipientLsp.start();
+    }
     logger.info('async-trampoline ready', {
       dataDir: settings.dataDir,
       trampolineScid: settings.trampolineScid,
+      recipientLsp: recipientLsp !== undefined,
     });
     return undefined;
   },
   hooks: {
     htlc_accepted: lateHook((b) => b.htlcAcceptedHook),
     onion_message_recv_secret: lateHook((b) => b.onionMessageHook),
+    // Before init, or with LSPS5 off, every custom message passes on untouched.
+    custommsg: {
+      handle: (params, id) =>
+        lspsHost ? lspsHost.custommsgHook.handle(params, id) : Promise.resolve({ result: 'continue' }),
+      validate: (a): a is object => isContinue(a),
+      fallback: () => ({ result: 'continue' }),
+    },
   },
   notifications: {
     block_added: (params) => backend?.onBlockAdded(params),
+    connect: (params) => recipientLspHost?.onConnect(params),
+    disconnect: (params) => recipientLspHost?.onDisconnect(params),
+    channel_state_changed: (params) => recipientLspHost?.onChannelStateChanged(params),
   },
-  methods: adminMethods({ engine: () => engine, counts: () => metrics.counts() }),
+  methods: adminMethods({
+    engine: () => engine,
+    counts: () => metrics.counts(),
+    // Registered always (as async-trampoline-message-path); answers only in recipient-LSP mode.
+    messagePath: async (node) => {
+      if (!recipientLsp)
+        throw new AdminError(
+          'unavailable',
+          'recipient-LSP mode is off: start lightningd with async-trampoline-recipient-lsp=true',
+        );
+      return messagePathAnswer(recipientLsp, node);
+    },
+  }),
   onEnd: () => void shutdown(0),
 });
+
+function isContinue(a: unknown): boolean {
+  return typeof a === 'object' && a !== null && (a as { result?: unknown }).result === 'continue';
+}
 
 let stopping = false;
 async function shutdown(code: number): Promise<void> {
@@ -148,6 +234,12 @@ async function shutdown(code: number): Promise<void> {
   stopping = true;
   if (deathWatch) clearInterval(deathWatch);
   try {
+    await lsps?.stop();
+  } catch (e) {
+    logger.error('LSPS stop failed', { error: errText(e) });
+  }
+  try {
+    await recipientLsp?.stop();
     // Unanswered HTLCs stay with lightningd, which replays them to the next run.
     await engine?.stop();
   } catch (e) {

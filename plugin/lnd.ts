@@ -14,6 +14,12 @@ import { ConfigError, parseSidecarConfig, sidecarHelp, type SidecarConfig } from
 import { createLogger, type Logger } from './ops/log.js';
 import { createPromMetrics, serveMetrics } from './ops/metrics.js';
 import { startAdminServer, type AdminServer } from './ops/admin-server.js';
+import { messagePathAnswer } from './ops/admin.js';
+import { startRecipientLsp } from './backends/lnd/recipient-lsp-wiring.js';
+import { LndLspsHost } from './backends/lnd/lsps-host.js';
+import { LSPS0_MESSAGE_TYPE } from './lsps/lsps0/codec.js';
+import { startLsps, type RunningLsps } from './lsps/lsps.js';
+import { wakeSleepingClients } from './lsps/wake.js';
 
 const EXIT_CONFIG = 2;
 const EXIT_PREFLIGHT = 3;
@@ -26,7 +32,14 @@ async function preflightUntilReachable(
   // LND may still be starting (or unlocking its wallet): wait for it, but refuse at once on any
   // other problem.
   for (let attempt = 0; ; attempt++) {
-    const r = await preflight(clients, { role: 'sidecar', onionMessageType: cfg.types.onionMessageCustom });
+    const r = await preflight(clients, {
+      role: 'sidecar',
+      onionMessageType: cfg.types.onionMessageCustom,
+      modes: [
+        ...(cfg.recipientLsp ? ['recipient-lsp' as const] : []),
+        ...(cfg.lsps5 ? ['lsps5' as const] : []),
+      ],
+    });
     if (!(r.problems.length === 1 && r.problems[0]!.code === 'unreachable')) return r;
     const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
     log.warn('LND not reachable yet; retrying', { error: r.problems[0]!.message, retryMs: delay });
@@ -77,6 +90,12 @@ export async function runSidecar(argv: string[], env: NodeJS.ProcessEnv = proces
     height: facts.blockHeight,
   });
 
+  const messageTypes = {
+    heldHtlcAvailable: cfg.types.heldHtlcAvailable,
+    heldHtlcAvailableOdd: cfg.types.heldHtlcAvailableOdd,
+    releaseHeldHtlc: cfg.types.releaseHeldHtlc,
+    releaseHeldHtlcOdd: cfg.types.releaseHeldHtlcOdd,
+  };
   const backend = new LndBackend({
     clients,
     facts,
@@ -88,12 +107,7 @@ export async function runSidecar(argv: string[], env: NodeJS.ProcessEnv = proces
       trampolineRequest: cfg.types.trampolineRequest,
       keysendPreimage: cfg.types.keysendPreimage,
     },
-    messageTypes: {
-      heldHtlcAvailable: cfg.types.heldHtlcAvailable,
-      heldHtlcAvailableOdd: cfg.types.heldHtlcAvailableOdd,
-      releaseHeldHtlc: cfg.types.releaseHeldHtlc,
-      releaseHeldHtlcOdd: cfg.types.releaseHeldHtlcOdd,
-    },
+    messageTypes,
     heldHtlcVariants: cfg.heldHtlcVariants,
     customMessageType: cfg.types.onionMessageCustom,
   });
@@ -117,6 +131,53 @@ export async function runSidecar(argv: string[], env: NodeJS.ProcessEnv = proces
     },
   });
   await engine.start();
+  // Recipient-LSP mode beside the hold engine: same LND, same onion transport, its own mailbox file.
+  const recipientLsp = cfg.recipientLsp
+    ? await startRecipientLsp({
+        clients,
+        backend,
+        nodeId: facts.nodeId,
+        dataDir: cfg.dataDir,
+        config: cfg.recipientLsp,
+        variants: cfg.heldHtlcVariants,
+        types: messageTypes,
+        log,
+        registry: metrics.registry,
+        onFatal: (why) => {
+          log.error('recipient-lsp engine died; exiting', { why });
+          backend.stop().finally(() => process.exit(1));
+        },
+      })
+    : undefined;
+  let lsps: RunningLsps | undefined;
+  if (cfg.lsps5) {
+    try {
+      lsps = await startLsps({
+        host: new LndLspsHost(clients, LSPS0_MESSAGE_TYPE, log.child({ component: 'lsps-host' })),
+        dataDir: cfg.dataDir,
+        config: cfg.lsps5,
+        log,
+        nodeId: facts.nodeId,
+      });
+    } catch (e) {
+      // Most likely the macaroon: LSPS5 needs message:write (SignMessage), offchain:read/write
+      // (custom messages) and peers:read (ListPeers).
+      log.error('cannot start the LSPS5 webhook service', { error: (e as Error).message });
+      process.stderr.write(
+        `refusing to start: --lsps5 needs SignMessage (message:write), Send/SubscribeCustomMessages (offchain) and ListPeers (peers:read): ${(e as Error).message}\n`,
+      );
+      await recipientLsp?.stop();
+      await engine.stop();
+      clients.close();
+      return EXIT_PREFLIGHT;
+    }
+    // A notice stored for an away client wakes it through its webhooks.
+    if (recipientLsp) wakeSleepingClients(recipientLsp, lsps.service, log.child({ component: 'lsps5' }));
+    else
+      log.warn(
+        '--lsps5 without --recipient-lsp: webhooks can be registered, but nothing raises notifications',
+      );
+  }
   const metricsServer = cfg.metricsListen
     ? await serveMetrics(metrics.registry, cfg.metricsListen.port, cfg.metricsListen.host, ready)
     : undefined;
@@ -125,7 +186,12 @@ export async function runSidecar(argv: string[], env: NodeJS.ProcessEnv = proces
     admin = await startAdminServer({
       dataDir: cfg.dataDir,
       port: cfg.adminPort,
-      ctx: { engine: () => engine, counts: () => metrics.counts(), keyForm: '<chan_id>:<htlc_id>' },
+      ctx: {
+        engine: () => engine,
+        counts: () => metrics.counts(),
+        messagePath: recipientLsp ? (node) => messagePathAnswer(recipientLsp, node) : undefined,
+        keyForm: '<chan_id>:<htlc_id>',
+      },
       ready,
       log: log.child({ component: 'admin' }),
     });
@@ -135,6 +201,8 @@ export async function runSidecar(argv: string[], env: NodeJS.ProcessEnv = proces
     metrics: cfg.metricsListen ? `${cfg.metricsListen.host}:${cfg.metricsListen.port}` : 'off',
     admin: admin ? `127.0.0.1:${admin.port}` : 'off',
     adminToken: admin?.tokenPath,
+    recipientLsp: recipientLsp !== undefined,
+    lsps5: lsps !== undefined,
   });
 
   return new Promise<number>((resolve) => {
@@ -143,8 +211,11 @@ export async function runSidecar(argv: string[], env: NodeJS.ProcessEnv = proces
       if (stopping) return;
       stopping = true;
       log.info('stopping', { signal });
-      engine
-        .stop()
+      (lsps?.stop() ?? Promise.resolve())
+        .catch((e: unknown) => log.error('LSPS stop failed', { error: (e as Error).message }))
+        .then(() => recipientLsp?.stop())
+        .catch((e: unknown) => log.error('recipient-lsp stop failed', { error: (e as Error).message }))
+        .then(() => engine.stop())
         .catch((e: unknown) => log.error('engine stop failed', { error: (e as Error).message }))
         .finally(async () => {
           clients.close();

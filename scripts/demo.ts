@@ -1,26 +1,34 @@
 // `npm run demo`: an async payment between real LND nodes on regtest, printed step by step.
-// S pays R through L (our sidecar) while R is offline; L holds the HTLC and keeps telling R; R comes
-// back, its agent answers with release_held_htlc, L forwards, R settles, S gets the preimage.
+// S pays R through L (our sidecar) while R is offline; L holds the HTLC and keeps telling R while
+// blocks are mined (hours of chain time pass); R comes back, its agent answers with
+// release_held_htlc, L forwards, R settles, S gets the preimage. The sender budgeted the hold, so
+// the route still carries enough timelock for R after all those blocks.
 import { createHash, randomBytes } from 'node:crypto';
 import { RegtestNetwork, type LndVersion } from './regtest/network.js';
 import { Sidecar, addInvoice, clientsFor, invoiceState, htlcsFor, type LogLine } from './regtest/lsp.js';
 import { waitFor } from './regtest/wait.js';
 import { LndRecipientAgent } from '../plugin/recipient/lnd-agent.js';
 import { recipientMessagePath } from '../plugin/recipient/message-path.js';
-import { sendAsyncPayment } from '../plugin/sender/lnd-sender.js';
+import { payAsync } from '../plugin/sender/pay.js';
 import { createLogger } from '../plugin/ops/log.js';
 
 const version = (process.env.ASYNC_TRAMPOLINE_DEMO_LND ?? 'v0.21.2-beta') as LndVersion;
 const AMOUNT_SAT = 25_000;
+/** The hold the sender budgets (one day) and how long the recipient sleeps (blocks mined meanwhile). */
+const HOLD_BLOCKS = 144;
+const SLEEP_BLOCKS = Number(process.env.ASYNC_TRAMPOLINE_DEMO_SLEEP_BLOCKS ?? 60);
+const BLOCK_STEP = 6;
 const t0 = Date.now();
 let stepNo = 0;
-const STEPS = 8;
+const STEPS = 9;
 
 const say = (line: string): void =>
   console.log(`[demo ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}`);
 const step = (line: string): void => say(`(${++stepNo}/${STEPS}) ${line}`);
 const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 const short = (h: string): string => `${h.slice(0, 12)}…`;
+/** Chain time of `blocks` at the 10-minute target. */
+const hours = (blocks: number): string => `${((blocks * 10) / 60).toFixed(1)} h`;
 
 async function main(): Promise<void> {
   step(`starting btcd and four LND ${version} nodes: sender -> LSP -> recipient's LSP -> recipient`);
@@ -49,14 +57,16 @@ async function main(): Promise<void> {
     await net.stopNode('recipient');
     say(`   invoice ${short(inv.r_hash)}; recipient's node stopped`);
 
-    step("sender pays asynchronously: hold_htlc flag + async_hold record with the recipient's message path");
+    step(
+      `sender pays asynchronously with a hold budget of ${HOLD_BLOCKS} blocks (~${hours(HOLD_BLOCKS)}): hold_htlc flag + async_hold record`,
+    );
     const mark = sidecar.lines.length;
-    const result = sendAsyncPayment(clients, {
-      paymentHash: fromHex(inv.r_hash),
-      paymentAddr: fromHex(inv.payment_addr),
-      amountMsat: BigInt(AMOUNT_SAT) * 1000n,
-      finalCltvDelta: 80,
-      hops: [pk.lsp, pk.rlsp, pk.recipient],
+    const { plan, result } = await payAsync(clients, {
+      invoice: inv.payment_request,
+      lsp: pk.lsp,
+      routing: 'source',
+      via: [pk.rlsp],
+      holdBlocks: HOLD_BLOCKS,
       asyncHold: {
         messagePaths: [
           recipientMessagePath({
@@ -68,10 +78,17 @@ async function main(): Promise<void> {
       },
     });
     result.catch(() => {});
+    say(
+      `   route carries ${plan.routeCltvBlocks} blocks of timelock (LND's cap: 2016; this route could hold up to ${plan.maxHoldBlocks} blocks)`,
+    );
+    say(
+      `   fees ${plan.totalFeesMsat} msat, of which ${plan.headroomMsat} msat is headroom for the recipient's LSP to raise its fee during the hold`,
+    );
     const holding = await sidecar.waitLog('holding htlc', (l) => l.message === 'holding htlc', mark);
     const pending = await htlcsFor(net, 'lsp', inv.r_hash);
+    const holdStart = await net.height();
     say(
-      `   HTLC held at the LSP: hold ${String(holding.holdId)}, fails back at block ${String(holding.failAt)} if never released`,
+      `   HTLC held at the LSP at block ${holdStart}: hold ${String(holding.holdId)}, fails back at block ${String(holding.failAt)} if never released`,
     );
     say(`   LND shows it pending: ${pending.length} HTLC(s), incoming from the sender`);
 
@@ -81,8 +98,22 @@ async function main(): Promise<void> {
     await sidecar.waitLog('two notices', () => sidecar.count(isNotice, mark) >= 2, mark);
     say(`   ${sidecar.count(isNotice, mark)} attempts so far; the HTLC stays held`);
 
+    step(
+      `recipient sleeps for ${SLEEP_BLOCKS} blocks (~${hours(SLEEP_BLOCKS)} of chain time); blocks are mined meanwhile`,
+    );
+    for (let mined = 0; mined < SLEEP_BLOCKS;) {
+      const n = Math.min(BLOCK_STEP, SLEEP_BLOCKS - mined);
+      await net.mine(n);
+      mined += n;
+      const still = await htlcsFor(net, 'lsp', inv.r_hash);
+      say(
+        `   block ${await net.height()} (+${mined}, ~${hours(mined)} asleep): ${still.length === 1 ? 'HTLC still held at the LSP' : `${still.length} HTLCs at the LSP`}, ${Number(holding.failAt) - holdStart - mined} blocks left before it fails back`,
+      );
+    }
+
     step('recipient comes back online and starts its agent');
     await net.startNode('recipient');
+    await net.connectPeers('recipient', 'rlsp');
     await net.waitChannelActive('rlsp', 'recipient');
     if (!native) await net.connectPeers('lsp', 'recipient');
     agent = new LndRecipientAgent({
@@ -124,6 +155,10 @@ async function main(): Promise<void> {
     console.log(
       `  held at the LSP for    ${Number.isFinite(heldMs) ? (heldMs / 1000).toFixed(1) + ' s' : 'n/a'}`,
     );
+    console.log(
+      `  blocks passed asleep   ${SLEEP_BLOCKS} (~${hours(SLEEP_BLOCKS)}), hold budget ${HOLD_BLOCKS}`,
+    );
+    console.log(`  fees (incl. headroom)  ${plan.totalFeesMsat} msat (${plan.headroomMsat} msat headroom)`);
     console.log(`  notices sent           ${sidecar.count(isNotice, mark)}`);
     console.log(`  outcome                settled, preimage delivered to the sender`);
     console.log(`  total demo time        ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -593,6 +593,18 @@ export class HoldEngine {
   }
 
   private releaseSet(set: HoldSet, via: string): void {
+    if (isDue(set.failAt, this.height)) {
+      // Past the deadline the HTLC is doomed: downstream would refuse it (too little CLTV left), or it
+      // would keep running into the upstream peer's force-close margin. Fail it back instead.
+      this.logger.warn('release at or after the hold deadline; failing back instead of forwarding', {
+        setId: set.id,
+        via,
+        failAt: set.failAt,
+        height: this.height,
+      });
+      this.failSet(set, 'expired');
+      return;
+    }
     this.closeSet(set);
     this.metrics.release('released');
     this.metrics.holdReleased?.(via);

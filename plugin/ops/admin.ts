@@ -5,6 +5,8 @@
 import type { AdminResult, HoldEngine, HoldView } from '../hold/engine.js';
 import { HOLD_STATES, type HoldState } from '../hold/state.js';
 import type { MetricCounts } from './metrics.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { RecipientLspEngine } from '../recipient-lsp/engine.js';
 
 export type AdminEngine = Pick<HoldEngine, 'listHolds' | 'releaseHold' | 'failHold' | 'stats'>;
 
@@ -28,6 +30,19 @@ export interface AdminContext {
   messagePath?: (node: string) => Promise<Record<string, unknown>>;
   /** How this host names an HTLC key, for error messages. */
   keyForm: string;
+}
+
+/**
+ * The message-path answer both hosts give (CLN `async-trampoline-message-path`, sidecar
+ * `async-trampoline message-path`): the blinded_path (hex) a client's senders put in
+ * async_hold.message_paths, and whether the client has a channel with us yet.
+ */
+export async function messagePathAnswer(
+  engine: Pick<RecipientLspEngine, 'messagePath'>,
+  node: string,
+): Promise<Record<string, unknown>> {
+  const p = await engine.messagePath(node);
+  return { node_id: p.clientNodeId, message_path: bytesToHex(p.messagePath), has_channel: p.hasChannel };
 }
 
 export interface AdminArgs {

@@ -12,6 +12,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { defaultEngineConfig, type EngineConfigInput } from '../hold/policy.js';
 import type { LogLevel } from './log.js';
+import { DEFAULT_LSPS5, type Lsps5Config } from '../lsps/config.js';
+import { defaultRecipientLspConfig, type RecipientLspConfigInput } from '../recipient-lsp/config.js';
 import {
   OptionTable,
   aliasesOn,
@@ -30,6 +32,7 @@ const both = ['cln', 'lnd'] as const;
 const lnd = ['lnd'] as const;
 const cln = ['cln'] as const;
 const d = defaultEngineConfig;
+const rl = defaultRecipientLspConfig;
 
 /** Where the service runs: data, logs, how to reach LND, the operator endpoints. */
 const SERVICE_OPTIONS: OptionSpec[] = [
@@ -260,10 +263,118 @@ const ENGINE_OPTIONS: OptionSpec[] = [
   },
 ];
 
-// Recipient-LSP mode (issue #11) and LSPS5 (issue #12) add their blocks here, then list them below.
+/** Recipient-LSP mode (plugin/recipient-lsp/): keep held_htlc_available for away clients. */
+const RECIPIENT_LSP_OPTIONS: OptionSpec[] = [
+  {
+    name: 'recipient-lsp',
+    kind: 'bool',
+    hosts: both,
+    default: 'false',
+    help: "also act as our clients' LSP: keep held_htlc_available while they are away, release when they return",
+  },
+  {
+    name: 'recipient-lsp-max-per-client',
+    kind: 'uint',
+    hosts: both,
+    default: `${rl.maxPerClient}`,
+    help: 'stored notices per client, newest kept',
+  },
+  {
+    name: 'recipient-lsp-max-total',
+    kind: 'uint',
+    hosts: both,
+    default: `${rl.maxTotal}`,
+    help: 'stored notices in total, newest kept',
+  },
+  {
+    name: 'recipient-lsp-expiry-seconds',
+    kind: 'uint',
+    hosts: both,
+    default: `${rl.expiryMs / 1000}`,
+    help: 'drop a stored notice after this long',
+  },
+  {
+    name: 'recipient-lsp-relay',
+    kind: 'string',
+    hosts: both,
+    default: '',
+    help: 'relay notices to these clients instead of releasing ("all", or comma-separated node ids)',
+  },
+];
+
+/** LSPS0 transport and LSPS5 webhooks (bLIP-55, plugin/lsps/): wake sleeping clients. */
+const LSPS5_OPTIONS: OptionSpec[] = [
+  {
+    name: 'lsps5',
+    kind: 'bool',
+    hosts: both,
+    default: 'false',
+    help: 'serve LSPS0 (peer message 37913) and LSPS5 webhook registration; notify sleeping clients',
+  },
+  {
+    name: 'lsps5-max-webhooks',
+    kind: 'uint',
+    min: 1,
+    hosts: both,
+    default: `${DEFAULT_LSPS5.maxWebhooks}`,
+    help: 'webhooks per client node',
+  },
+  {
+    name: 'lsps5-allow-http',
+    kind: 'bool',
+    hosts: both,
+    default: 'false',
+    help: 'also accept http:// webhooks (tests and regtest only; bLIP-55 requires https)',
+  },
+  {
+    name: 'lsps5-cooldown-ms',
+    kind: 'uint',
+    hosts: both,
+    default: `${DEFAULT_LSPS5.cooldownMs}`,
+    help: 'at most one notification per client and method this often (reset when the client is seen online)',
+  },
+  {
+    name: 'lsps5-webhook-timeout-ms',
+    kind: 'uint',
+    min: 1,
+    hosts: both,
+    default: `${DEFAULT_LSPS5.timeoutMs}`,
+    help: 'give up one webhook call after this long without an answer',
+  },
+  {
+    name: 'lsps5-retry-base-ms',
+    kind: 'uint',
+    min: 1,
+    hosts: both,
+    default: `${DEFAULT_LSPS5.retryBaseMs}`,
+    help: 'first retry delay of a webhook call that got no answer (doubling)',
+  },
+  {
+    name: 'lsps5-retry-max-ms',
+    kind: 'uint',
+    min: 1,
+    hosts: both,
+    default: `${DEFAULT_LSPS5.retryMaxMs}`,
+    help: 'longest retry delay of a webhook call',
+  },
+  {
+    name: 'lsps5-attempts',
+    kind: 'uint',
+    min: 1,
+    hosts: both,
+    default: `${DEFAULT_LSPS5.maxAttempts}`,
+    help: 'calls per notification and webhook, the first included',
+  },
+];
 
 /** Every setting of both hosts. Order is the README's order. */
-export const OPTIONS: readonly OptionSpec[] = [...SERVICE_OPTIONS, ...ENGINE_OPTIONS, ...TYPE_OPTIONS];
+export const OPTIONS: readonly OptionSpec[] = [
+  ...SERVICE_OPTIONS,
+  ...ENGINE_OPTIONS,
+  ...TYPE_OPTIONS,
+  ...RECIPIENT_LSP_OPTIONS,
+  ...LSPS5_OPTIONS,
+];
 
 /** The sidecar's own flag that is not a setting: where the config file is. */
 export const CONFIG_FLAG: OptionSpec = {
@@ -470,6 +581,64 @@ export function engineConfigOf(v: OptionValues): EngineConfigInput {
   };
 }
 
+/** Recipient-LSP settings from resolved values; undefined when the mode is off. Checks every value. */
+export function recipientLspOf(
+  v: OptionValues,
+  host: Host,
+  problems: string[],
+): RecipientLspConfigInput | undefined {
+  const where = (n: string): string => (host === 'cln' ? `async-trampoline-${n}` : `--${n}`);
+  const num = (n: string): number | undefined => {
+    const x = v.get<number>(n);
+    if (x === 0) problems.push(`${where(n)}: must be at least 1`);
+    return x;
+  };
+  const per = num('recipient-lsp-max-per-client');
+  const total = num('recipient-lsp-max-total');
+  const expiry = num('recipient-lsp-expiry-seconds');
+  if (per !== undefined && total !== undefined && per > total)
+    problems.push(
+      `${where('recipient-lsp-max-per-client')} must not exceed ${where('recipient-lsp-max-total')}`,
+    );
+  const out: RecipientLspConfigInput = {};
+  if (per !== undefined) out.maxPerClient = per;
+  if (total !== undefined) out.maxTotal = total;
+  if (expiry !== undefined) out.expiryMs = expiry * 1000;
+  const relay = (v.get<string>('recipient-lsp-relay') ?? '').trim();
+  if (relay === 'all') out.relayAll = true;
+  else if (relay !== '') {
+    const ids = relay
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    for (const id of ids)
+      if (!/^0[23][0-9a-f]{64}$/.test(id))
+        problems.push(`${where('recipient-lsp-relay')}: "${id}" is not a node id (33-byte hex)`);
+    out.relayClients = ids;
+  }
+  return v.get<boolean>('recipient-lsp') === true ? out : undefined;
+}
+
+/** LSPS5 settings from resolved values; undefined when --lsps5 is off. Checks every value. */
+export function lsps5Of(v: OptionValues, host: Host, problems: string[]): Lsps5Config | undefined {
+  const where = (n: string): string => (host === 'cln' ? `async-trampoline-${n}` : `--${n}`);
+  const n = (name: string, fallback: number): number => v.get<number>(name) ?? fallback;
+  const cfg: Lsps5Config = {
+    maxWebhooks: n('lsps5-max-webhooks', DEFAULT_LSPS5.maxWebhooks),
+    allowHttp: v.get<boolean>('lsps5-allow-http') ?? DEFAULT_LSPS5.allowHttp,
+    cooldownMs: n('lsps5-cooldown-ms', DEFAULT_LSPS5.cooldownMs),
+    timeoutMs: n('lsps5-webhook-timeout-ms', DEFAULT_LSPS5.timeoutMs),
+    retryBaseMs: n('lsps5-retry-base-ms', DEFAULT_LSPS5.retryBaseMs),
+    retryMaxMs: n('lsps5-retry-max-ms', DEFAULT_LSPS5.retryMaxMs),
+    maxAttempts: n('lsps5-attempts', DEFAULT_LSPS5.maxAttempts),
+  };
+  const base = v.get<number>('lsps5-retry-base-ms');
+  const max = v.get<number>('lsps5-retry-max-ms');
+  if (base !== undefined && max !== undefined && max < base)
+    problems.push(`${where('lsps5-retry-max-ms')} must be at least ${where('lsps5-retry-base-ms')}`);
+  return v.get<boolean>('lsps5') === true ? cfg : undefined;
+}
+
 // ---- the LND sidecar ----
 
 export interface SidecarConfig {
@@ -500,6 +669,10 @@ export interface SidecarConfig {
   /** held_htlc_available encodings to send ('odd' for LND/CLN agents, 'even' for LDK). */
   heldHtlcVariants: ('odd' | 'even')[];
   engine: EngineConfigInput;
+  /** Recipient-LSP mode settings; undefined when the mode is off. */
+  recipientLsp: RecipientLspConfigInput | undefined;
+  /** LSPS0/LSPS5 webhook service; undefined when --lsps5 is off. */
+  lsps5: Lsps5Config | undefined;
   /** Every resolved value, for features that read their own block. */
   values: OptionValues;
   /** Deprecated names used; the caller logs them once the logger exists. */
@@ -591,6 +764,8 @@ export function parseSidecarConfig(argv: string[], env: NodeJS.ProcessEnv): Side
   const { values: v, problems, warnings } = resolveOptions('lnd', { flags: settings, env, file: read.file });
   problems.unshift(...read.problems);
   problems.push(...typeProblems(v, 'lnd'));
+  const recipientLsp = recipientLspOf(v, 'lnd', problems);
+  const lsps5 = lsps5Of(v, 'lnd', problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const big = (n: string): bigint => v.get<bigint>(n)!;
   const rpc = v.get<{ host: string; port: number }>('lnd-rpc')!;
@@ -617,6 +792,8 @@ export function parseSidecarConfig(argv: string[], env: NodeJS.ProcessEnv): Side
     },
     heldHtlcVariants: v.get<('odd' | 'even')[]>('held-htlc-variants')!,
     engine: engineConfigOf(v),
+    recipientLsp,
+    lsps5,
     values: v,
     warnings,
   };

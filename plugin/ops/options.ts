@@ -33,7 +33,8 @@ export interface OptionSpec {
   required?: readonly Host[];
   /** The README's default column, when the defaults alone would not say it. */
   docDefault?: string;
-  /** Upper bound of a uint. */
+  /** Bounds of a uint. */
+  min?: number;
   max?: number;
   /** Older names, still accepted (with a warning) on the hosts that used them. */
   aliases?: readonly Alias[];
@@ -74,8 +75,13 @@ export function parseValue(
       return { ok: true, value: v };
     case 'uint': {
       const max = spec.max ?? Number.MAX_SAFE_INTEGER;
-      if (!/^\d+$/.test(v) || Number(v) > max)
-        return { ok: false, why: `is not a whole number from 0 to ${max}` };
+      if (!/^\d+$/.test(v) || Number(v) > max || Number(v) < (spec.min ?? 0))
+        return {
+          ok: false,
+          why: spec.min
+            ? `is not a whole number of at least ${spec.min}`
+            : `is not a whole number from 0 to ${max}`,
+        };
       return { ok: true, value: Number(v) };
     }
     case 'port':

@@ -22,6 +22,10 @@ export interface Ec {
   isPoint(p: Uint8Array): boolean;
   /** True for a 32-byte scalar in [1, n-1]. */
   isPrivateKey(k: Uint8Array): boolean;
+  /** ECDSA over a 32-byte digest (RFC 6979 nonce, low-s): 64-byte r ‖ s and the recovery id 0..3. */
+  signRecoverable(digest: Uint8Array, priv: Uint8Array): { signature: Uint8Array; recid: number };
+  /** The 33-byte compressed key that made `signature` (r ‖ s) over `digest` with recovery id `recid`. */
+  recover(digest: Uint8Array, signature: Uint8Array, recid: number): Uint8Array;
 }
 
 /** A node-key ECDH oracle: SHA256(compressed(k·point)) for the node's secret k (in-process, CLN, LND). */
@@ -36,6 +40,12 @@ function checkPoint(p: Uint8Array, what: string): void {
 function checkScalar(k: Uint8Array, what: string): void {
   if (!isBytes(k, 32)) throw codecError('invalid', `${what}: not a 32-byte scalar`);
 }
+function checkSignature(digest: Uint8Array, sig: Uint8Array, recid: number): void {
+  if (!isBytes(digest, 32)) throw codecError('invalid', 'digest: not 32 bytes');
+  if (!isBytes(sig, 64)) throw codecError('invalid', 'signature: not 64 bytes');
+  if (!Number.isInteger(recid) || recid < 0 || recid > 3)
+    throw codecError('invalid', 'recovery id: not 0..3');
+}
 
 // --- native (libsecp256k1 via the secp256k1 package's N-API binding) -------------------------
 
@@ -47,6 +57,8 @@ interface NativeSecp {
   privateKeyVerify(k: Uint8Array): boolean;
   privateKeyTweakMul(k: Uint8Array, tweak: Uint8Array): Uint8Array;
   ecdh(p: Uint8Array, k: Uint8Array): Uint8Array;
+  ecdsaSign(msg32: Uint8Array, k: Uint8Array): { signature: Uint8Array; recid: number };
+  ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed?: boolean): Uint8Array;
 }
 
 // The package's wrapper throws plain Errors; re-throw them typed so callers see only CodecError.
@@ -90,6 +102,16 @@ function makeNative(lib: NativeSecp): Ec {
     },
     isPoint: (p) => isBytes(p, 33) && (p[0] === 2 || p[0] === 3) && lib.publicKeyVerify(p),
     isPrivateKey: (k) => isBytes(k, 32) && lib.privateKeyVerify(k),
+    signRecoverable: (digest, priv) => {
+      checkScalar(priv, 'signing key');
+      if (!isBytes(digest, 32)) throw codecError('invalid', 'digest: not 32 bytes');
+      const { signature, recid } = wrap('sign', () => lib.ecdsaSign(digest, priv));
+      return { signature: Uint8Array.from(signature), recid };
+    },
+    recover: (digest, sig, recid) => {
+      checkSignature(digest, sig, recid);
+      return wrap('recover', () => lib.ecdsaRecover(sig, recid, digest, true));
+    },
   };
 }
 
@@ -134,6 +156,20 @@ const nobleEc: Ec = {
     if (!isBytes(k, 32)) return false;
     const v = Fn.fromBytes(k, true);
     return v > 0n && v < Fn.ORDER;
+  },
+  signRecoverable: (digest, priv) => {
+    nobleScalar(priv, 'signing key');
+    if (!isBytes(digest, 32)) throw codecError('invalid', 'digest: not 32 bytes');
+    // 'recovered' is recid ‖ r ‖ s.
+    const out = noble.sign(digest, priv, { prehash: false, format: 'recovered' });
+    return { signature: out.slice(1), recid: out[0]! };
+  },
+  recover: (digest, sig, recid) => {
+    checkSignature(digest, sig, recid);
+    const full = new Uint8Array(65);
+    full[0] = recid;
+    full.set(sig, 1);
+    return wrap('recover', () => noble.recoverPublicKey(full, digest, { prehash: false }));
   },
 };
 

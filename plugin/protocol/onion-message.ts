@@ -53,7 +53,10 @@ export interface OnionMessagePayload {
   invoice?: Uint8Array;
   invoiceError?: Uint8Array;
   staticInvoice?: Uint8Array;
-  /** Contents (an empty TLV stream today) of held_htlc_available under its even / odd number. */
+  /**
+   * Contents of held_htlc_available under its even / odd number, as received (0x00 from us and LDK,
+   * empty from some senders); the record's presence is the message.
+   */
   heldHtlcAvailable?: Uint8Array;
   heldHtlcAvailableOdd?: Uint8Array;
   releaseHeldHtlc?: Uint8Array;
@@ -363,6 +366,14 @@ export async function peelOnionMessage(
 
 export const PATH_ID_LENGTH = 32;
 
+/**
+ * The record value we write for held_htlc_available and release_held_htlc, under every number: their
+ * (empty) TLV stream length-prefixed, i.e. one 0x00 byte. LDK writes them this way and refuses a
+ * zero-length value ("Unable to decode our hop data"). On input only the record's presence counts, so
+ * the zero-length form other senders use is accepted too.
+ */
+export const asyncMessageContents = (): Uint8Array => Uint8Array.of(0);
+
 export interface ReleasePathOptions {
   sessionKey?: Uint8Array;
   /** Dummy hops after us (only where the host is known to accept them; see PROTOCOL.md). */
@@ -510,9 +521,9 @@ function heldHtlcMessage(
   variant: HeldHtlcVariant,
   args: Omit<HeldHtlcAvailableArgs, 'messagePath' | 'replyPathId' | 'variant'>,
 ): BuiltAsyncMessage {
-  const empty = new Uint8Array(0);
+  const c = asyncMessageContents();
   const payload: OnionMessagePayload =
-    variant === 'odd' ? { replyPath, heldHtlcAvailableOdd: empty } : { replyPath, heldHtlcAvailable: empty };
+    variant === 'odd' ? { replyPath, heldHtlcAvailableOdd: c } : { replyPath, heldHtlcAvailable: c };
   const out = build(dest, payload, { ...args, types: args.types ?? DEFAULT_ASYNC_MESSAGE_TYPES });
   return { ...out, replyPath };
 }
@@ -578,9 +589,8 @@ function releaseMessage(
   variant: ReleaseHeldHtlcVariant,
   args: Omit<ReleaseHeldHtlcArgs, 'replyPath' | 'variant'>,
 ): OutgoingOnionMessage {
-  const empty = new Uint8Array(0);
-  const payload: OnionMessagePayload =
-    variant === 'odd' ? { releaseHeldHtlcOdd: empty } : { releaseHeldHtlc: empty };
+  const c = asyncMessageContents();
+  const payload: OnionMessagePayload = variant === 'odd' ? { releaseHeldHtlcOdd: c } : { releaseHeldHtlc: c };
   return build(dest, payload, args);
 }
 

@@ -3,9 +3,11 @@
 // (or pays) the HTLC it holds for us.
 //
 // On LND 0.21 held_htlc_available arrives through SubscribeOnionMessages as the odd alias (LND drops
-// the even type); on 0.20 as custom message 513, peeled by us with DeriveSharedKey. The answer
-// carries exactly one record, the odd release alias (LND 0.21 drops a message with an unknown even
-// record or with two records >= 64), optionally followed by a separate even-typed one for LDK LSPs.
+// the even type); on 0.20 as custom message 513, peeled by us with DeriveSharedKey. The answer is two
+// messages over the same reply path, each with exactly one record (LND 0.21 drops a message with an
+// unknown even record or with two records >= 64): the odd alias 75 for an LSP on CLN or LND, then
+// 74 for one on LDK, which reads only that. The LSP that drops one of them still gets the other, and
+// one that reads both takes the second as a duplicate. LND sends either: it never reads our payload.
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../ops/log.js';
@@ -13,8 +15,10 @@ import { type BlindedPath, introNodeId } from '../protocol/blinded-path.js';
 import {
   type AsyncMessageTypes,
   DEFAULT_ASYNC_MESSAGE_TYPES,
-  buildReleaseHeldHtlcVariants,
+  DEFAULT_RELEASE_HELD_HTLC_VARIANTS,
+  type ReleaseHeldHtlcVariant,
 } from '../protocol/onion-message.js';
+import { type ReleasesSent, sendReleases } from './release.js';
 import {
   connectLnd,
   unary,
@@ -34,8 +38,8 @@ export interface RecipientAgentOptions {
   via?: Uint8Array[];
   /** Only answer messages that came over one of our own message paths with an accepted path_id. */
   acceptPathId?: (pathId: Uint8Array | undefined) => boolean;
-  /** Release encodings to send, each its own message; default odd only. */
-  releaseVariants?: ('odd' | 'even')[];
+  /** Release encodings to send, each its own message; default odd then even (LDK LSPs). */
+  releaseVariants?: ReleaseHeldHtlcVariant[];
   types?: AsyncMessageTypes;
   customMessageType?: number;
 }
@@ -150,16 +154,22 @@ export class LndRecipientAgent {
     const via = (await this.isPeer(intro)) ? [] : (this.opts.via ?? []);
     if (via.length === 0 && !(await this.isPeer(intro)))
       throw lndError('rpc', `reply path intro ${bytesToHex(intro)} is not our peer and no --via node is set`);
-    const messages = buildReleaseHeldHtlcVariants({
-      replyPath,
-      via,
-      variants: this.opts.releaseVariants ?? ['odd'],
-      types: this.opts.types ?? DEFAULT_ASYNC_MESSAGE_TYPES,
-    });
-    for (const msg of messages) await transport.send(msg);
+    let r: ReleasesSent;
+    try {
+      r = await sendReleases((m) => transport.send(m), {
+        replyPath,
+        via,
+        variants: this.opts.releaseVariants ?? DEFAULT_RELEASE_HELD_HTLC_VARIANTS,
+        types: this.opts.types ?? DEFAULT_ASYNC_MESSAGE_TYPES,
+      });
+    } catch (e) {
+      throw lndError('rpc', (e as Error).message);
+    }
+    for (const f of r.failed) this.opts.log.warn('release_held_htlc variant not sent', f);
     this.opts.log.info('release_held_htlc sent', {
       intro: bytesToHex(intro),
       via: via.map((v) => bytesToHex(v)),
+      variants: r.sent,
     });
   }
 

@@ -34,7 +34,7 @@ export interface CliResult {
 
 export type LogLine = { level: string; message: string } & Record<string, unknown>;
 
-/** The sidecar process for L, with its structured log lines kept for assertions. */
+/** The sidecar process for L (or another node), with its structured log lines kept for assertions. */
 export class Sidecar {
   private proc: ChildProcess | undefined;
   readonly lines: LogLine[] = [];
@@ -48,10 +48,13 @@ export class Sidecar {
   constructor(
     private readonly net: RegtestNetwork,
     private readonly extraArgs: string[] = [],
+    /** The node it runs beside; another node than L gets its own data dir and log file. */
+    readonly node: NodeName = 'lsp',
   ) {
-    this.dataDir = join(net.runDir, 'sidecar');
+    const name = node === 'lsp' ? 'sidecar' : `sidecar-${node}`;
+    this.dataDir = join(net.runDir, name);
     mkdirSync(this.dataDir, { recursive: true });
-    this.out = createWriteStream(join(net.runDir, 'sidecar.log'), { flags: 'a' });
+    this.out = createWriteStream(join(net.runDir, `${name}.log`), { flags: 'a' });
   }
 
   get running(): boolean {
@@ -59,7 +62,7 @@ export class Sidecar {
   }
 
   async start(): Promise<void> {
-    const l = await this.net.nodeInfo('lsp');
+    const l = await this.net.nodeInfo(this.node);
     const since = this.lines.length;
     if (this.adminPort === 0) [this.adminPort, this.metricsPort] = await freePorts(2);
     const args = [

@@ -21,7 +21,7 @@ import {
   type PeeledOnionMessage,
 } from '../../plugin/protocol/onion-message.js';
 import { randomPrivateKey } from '../../plugin/protocol/route-blinding.js';
-import { parseScid } from '../../plugin/protocol/short-channel-id.js';
+import { parseScid, scidToString } from '../../plugin/protocol/short-channel-id.js';
 import { repoRoot } from './paths.js';
 
 export const PLUGIN_PATH = join(repoRoot, 'dist/plugin/cln.js');
@@ -327,9 +327,25 @@ export class LightningdStandin {
     const even = fields.find((f) => f.number % 2n === 0n && !CLN_KNOWN_ONIONMSG.has(f.number));
     if (even) return { kind: 'dropped', why: `unknown even onionmsg_tlv ${even.number}` };
     if (!peeled.pathId || peeled.pathId.length !== 32) return { kind: 'dropped', why: 'no 32-byte path_id' };
+    const rp = peeled.replyPath;
     const reply = await this.request('onion_message_recv_secret', {
       onion_message: {
         pathsecret: hex(peeled.pathId),
+        // As lightningd writes it (doc/schemas/hook/onion_message_recv_secret.json).
+        ...(rp
+          ? {
+              reply_blindedpath: {
+                ...('nodeId' in rp.firstNode
+                  ? { first_node_id: hex(rp.firstNode.nodeId) }
+                  : { first_scid: scidToString(rp.firstNode.scid), first_scid_dir: rp.firstNode.direction }),
+                first_path_key: hex(rp.firstPathKey),
+                hops: rp.hops.map((h) => ({
+                  blinded_node_id: hex(h.blindedNodeId),
+                  encrypted_recipient_data: hex(h.encryptedRecipientData),
+                })),
+              },
+            }
+          : {}),
         unknown_fields: fields
           .sort((a, b) => (a.number < b.number ? -1 : 1))
           .map((f) => ({ number: Number(f.number), value: hex(f.value) })),

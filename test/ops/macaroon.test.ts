@@ -21,18 +21,16 @@ function callsInCode(): Set<string> {
   const dir = join(repoRoot, 'plugin', 'backends', 'lnd');
   const out = new Set<string>();
   const call =
-    /\b(?:unary|serverStream|duplexStream)(?:<[\s\S]*?>)?\(\s*(?:this\.)?(?:clients|c)\.(\w+),\s*(?:'(\w+)'|(\w+))/g;
+    /\b(?:unary|serverStream|duplexStream)(?:<[\s\S]*?>)?\(\s*(?:this\.(?:opts\.)?|w\.)?(?:clients|c)\.(\w+),\s*(?:'(\w+)'|(?:this\.)?(\w+))/g;
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
     const src = readFileSync(join(dir, f), 'utf8');
     for (const m of src.matchAll(call)) {
       const svc = SERVICE[m[1]!];
       assert.ok(svc, `${f}: unknown client ${m[1]}`);
-      // A method chosen at run time: `const method = cond ? 'A' : 'B'` in the same file.
-      const names = m[2]
-        ? [m[2]]
-        : [...(new RegExp(`const ${m[3]} =([^;]*);`).exec(src)?.[1] ?? '').matchAll(/'([A-Z]\w+)'/g)].map(
-            (x) => x[1]!,
-          );
+      // A method chosen at run time: `const method = cond ? 'A' : 'B'`, or a member typed
+      // `readonly method: 'A' | 'B'`, in the same file.
+      const decl = new RegExp(`(?:const ${m[3]} =|readonly ${m[3]}:)([^;,]*)[;,]`).exec(src)?.[1] ?? '';
+      const names = m[2] ? [m[2]] : [...decl.matchAll(/'([A-Z]\w+)'/g)].map((x) => x[1]!);
       assert.ok(names.length > 0, `${f}: cannot tell which method ${m[3]} names`);
       for (const n of names) out.add(`/${svc}/${n}`);
     }
@@ -55,7 +53,16 @@ test('bakemacaroon lines: uri permissions only, per onion transport', () => {
   assert.equal(native[0], 'bakemacaroon');
   assert.ok(native.slice(2).every((a) => a.startsWith('uri:/')));
   assert.ok(native.includes('uri:/lnrpc.Lightning/SubscribeOnionMessages'));
-  assert.ok(!native.includes('uri:/lnrpc.Lightning/SubscribeCustomMessages'));
+  // One macaroon for every mode: --lsps5 signs (message:write) and speaks LSPS0 over custom messages on
+  // 0.21 too; recipient-LSP mode follows peers and channels.
+  for (const m of ['SignMessage', 'SubscribeCustomMessages', 'SubscribePeerEvents', 'SubscribeChannelEvents'])
+    assert.ok(native.includes(`uri:/lnrpc.Lightning/${m}`), m);
+  // Without those modes the preflight does not ask for them.
+  const plain = callsOf('sidecar', 'native', []);
+  assert.ok(!plain.includes('/lnrpc.Lightning/SubscribeCustomMessages'));
+  assert.ok(!plain.includes('/lnrpc.Lightning/SignMessage'));
+  assert.ok(callsOf('sidecar', 'native', ['lsps5']).includes('/lnrpc.Lightning/SignMessage'));
+  assert.equal(new Set(custom).size, custom.length, 'no uri twice');
   assert.ok(custom.includes('uri:/lnrpc.Lightning/SubscribeCustomMessages'));
   assert.ok(
     !custom.includes('uri:/lnrpc.Lightning/SendOnionMessage'),

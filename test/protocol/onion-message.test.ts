@@ -325,6 +325,73 @@ for (const ec of allEcs()) {
       }
     });
 
+    it('writes the contents as LDK does: one 0x00 byte under every number', async () => {
+      // LDK reads these empty TLV streams length-prefixed and refuses a zero-length value.
+      const messagePath = buildReleasePath(rId, key(0x99), { ec });
+      const replyPath = buildReleasePath(lId, pathId, { ec });
+      const heldArgs = { messagePath, replyPathId: pathId, ourNodeId: lId, ec };
+      const cases: [string, Uint8Array, Uint8Array, keyof OnionMessagePayload][] = [
+        ['held odd', buildHeldHtlcAvailable(heldArgs).wireMessage, R, 'heldHtlcAvailableOdd'],
+        [
+          'held even',
+          buildHeldHtlcAvailable({ ...heldArgs, variant: 'even' }).wireMessage,
+          R,
+          'heldHtlcAvailable',
+        ],
+        ...buildHeldHtlcAvailableVariants(heldArgs).map(
+          (m): [string, Uint8Array, Uint8Array, keyof OnionMessagePayload] => [
+            `held variants ${m.variant}`,
+            m.wireMessage,
+            R,
+            m.variant === 'odd' ? 'heldHtlcAvailableOdd' : 'heldHtlcAvailable',
+          ],
+        ),
+        ['release odd', buildReleaseHeldHtlc({ replyPath, ec }).wireMessage, L, 'releaseHeldHtlcOdd'],
+        [
+          'release even',
+          buildReleaseHeldHtlc({ replyPath, variant: 'even', ec }).wireMessage,
+          L,
+          'releaseHeldHtlc',
+        ],
+        ...buildReleaseHeldHtlcVariants({ replyPath, ec }).map(
+          (m): [string, Uint8Array, Uint8Array, keyof OnionMessagePayload] => [
+            `release variants ${m.variant}`,
+            m.wireMessage,
+            L,
+            m.variant === 'odd' ? 'releaseHeldHtlcOdd' : 'releaseHeldHtlc',
+          ],
+        ),
+      ];
+      assert.equal(cases.length, 8);
+      for (const [name, wire, priv, field] of cases) {
+        const got = await peelOnionMessage(wire, ecdhFromPrivateKey(priv, ec), { ec });
+        assert.ok(got.kind === 'receive', name);
+        assert.equal(hex(got.payload[field] as Uint8Array), '00', `${name}: ${field} is 0x00`);
+      }
+    });
+
+    it('accepts both the 0x00 and the zero-length contents under all four numbers', async () => {
+      const toR = decodeBlindedPath(buildReleasePath(rId, key(0x99), { ec }));
+      const replyPath = decodeBlindedPath(buildReleasePath(lId, pathId, { ec }));
+      const fields = ['heldHtlcAvailable', 'heldHtlcAvailableOdd', 'releaseHeldHtlc', 'releaseHeldHtlcOdd'];
+      for (const field of fields)
+        for (const value of [new Uint8Array(0), Uint8Array.of(0)]) {
+          const held = field.startsWith('held');
+          const msg = buildOnionMessage({
+            destination: toR,
+            payload: held ? { replyPath, [field]: value } : { [field]: value },
+            ec,
+          });
+          const got = await peelOnionMessage(msg.wireMessage, ecdhFromPrivateKey(R, ec), { ec });
+          const what = `${field} with ${value.length}-byte contents`;
+          assert.ok(got.kind === 'receive', what);
+          assert.equal(got.heldHtlcAvailable, held, `${what}: held_htlc_available`);
+          assert.equal(got.releaseHeldHtlc, !held, `${what}: release_held_htlc`);
+          assert.equal(hex(got.payload[field as keyof OnionMessagePayload] as Uint8Array), hex(value), what);
+          if (held) assert.ok(got.replyPath, `${what}: reply path kept`);
+        }
+    });
+
     it('rejects an unknown single variant with CodecError', () => {
       const bad = 'both' as unknown as 'odd';
       assert.throws(
@@ -526,8 +593,8 @@ for (const ec of allEcs()) {
         };
         const msgs = buildHeldHtlcAvailableVariants({ ...common, messagePath: dest, sessionKeys });
         const replyPath = decodeBlindedPath(buildReleasePath(lId, pathId, { sessionKey: key(0x51), ec }));
-        const empty = new Uint8Array(0);
-        const byHand = [{ heldHtlcAvailableOdd: empty }, { heldHtlcAvailable: empty }].map((p, i) =>
+        const c = Uint8Array.of(0);
+        const byHand = [{ heldHtlcAvailableOdd: c }, { heldHtlcAvailable: c }].map((p, i) =>
           buildOnionMessage({
             destination: dest,
             via: [lId],

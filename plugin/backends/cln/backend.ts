@@ -35,7 +35,9 @@ import {
   isValidOnionMessageAnswer,
   parseBlockAdded,
   parseOnionMessageRecv,
+  type OnionMessageRecv,
 } from './onion-message-recv.js';
+import { ClnOnionRouter } from './onion-route.js';
 import { NO_ANSWER, errText, type HookHandler } from './plugin-host.js';
 import { ClnRpcError, RPC_TRANSPORT_ERROR, type RpcCaller } from './rpc-client.js';
 
@@ -66,9 +68,13 @@ export class ClnBackend implements Backend {
   /** Settles every htlc_accepted still waiting on the engine once the engine has died. */
   private engineDeath: { promise: Promise<'dead'>; resolve: (v: 'dead') => void };
   private dead = false;
+  private readonly onionListeners: ((m: OnionMessageRecv) => void)[] = [];
+  /** Routes onion messages over the graph when a path's intro is not our peer. */
+  readonly router: ClnOnionRouter;
 
   constructor(private readonly opts: ClnBackendOptions) {
     this.log = opts.logger.child({ component: 'cln-backend' });
+    this.router = new ClnOnionRouter(opts.rpc, () => this.nodeId(), this.log.child({ part: 'onion-route' }));
     this.releaseTypes = new Set(opts.types.releaseHeldHtlc);
     let resolve!: (v: 'dead') => void;
     const promise = new Promise<'dead'>((r) => (resolve = r));
@@ -144,6 +150,7 @@ export class ClnBackend implements Backend {
       variants: this.opts.variants ?? DEFAULT_HELD_HTLC_VARIANTS,
       types: this.messageTypes(),
       prependOurNode: true,
+      via: await this.router.via(intro),
       introNodeId: intro,
     });
     for (const msg of messages) {
@@ -278,9 +285,21 @@ export class ClnBackend implements Backend {
     return answerFor(verdict, htlc.paymentHash);
   }
 
+  /** Other roles on this node (recipient-LSP mode) see every onion message for our paths. */
+  onInboundOnionMessage(fn: (m: OnionMessageRecv) => void): void {
+    this.onionListeners.push(fn);
+  }
+
   private onOnionMessage(params: unknown): void {
     const m = parseOnionMessageRecv(params);
     if (!m) return;
+    for (const fn of this.onionListeners) {
+      try {
+        fn(m);
+      } catch (e) {
+        this.log.warn('onion message listener failed', { error: errText(e) });
+      }
+    }
     if (!m.fieldTypes.some((t) => this.releaseTypes.has(t))) return;
     this.events?.release(m.pathSecret);
   }

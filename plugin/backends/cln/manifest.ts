@@ -4,9 +4,13 @@
 import { join } from 'node:path';
 import type { LogLevel } from '../../ops/log.js';
 import type { EngineConfigInput } from '../../hold/policy.js';
+import type { Lsps5Config } from '../../lsps/config.js';
+import type { RecipientLspConfigInput } from '../../recipient-lsp/config.js';
 import {
   OPTIONS,
   engineConfigOf,
+  lsps5Of,
+  recipientLspOf,
   resolveOptions,
   typeProblems,
   type OptionValues,
@@ -52,8 +56,9 @@ export const RPC_METHODS = Object.entries(ADMIN_COMMANDS).map(([command, c]) => 
   description: c.description,
 }));
 
-export const HOOKS = ['htlc_accepted', 'onion_message_recv_secret'] as const;
-export const SUBSCRIPTIONS = ['block_added'] as const;
+export const HOOKS = ['htlc_accepted', 'onion_message_recv_secret', 'custommsg'] as const;
+// connect, disconnect, channel_state_changed: recipient-LSP mode (ignored when it is off).
+export const SUBSCRIPTIONS = ['block_added', 'connect', 'disconnect', 'channel_state_changed'] as const;
 
 export function buildManifest(): Record<string, unknown> {
   return {
@@ -86,6 +91,10 @@ export interface ClnSettings {
   trampolineScid: string | undefined;
   heldHtlcVariants: ('odd' | 'even')[];
   engine: EngineConfigInput;
+  /** LSPS0/LSPS5 webhook service; undefined when off. */
+  lsps5: Lsps5Config | undefined;
+  /** Recipient-LSP mode settings; undefined when the mode is off. */
+  recipientLsp: RecipientLspConfigInput | undefined;
   /** Every resolved value, for features that read their own block of the option table. */
   values: OptionValues;
   /** Deprecated option names used; the caller logs them. */
@@ -109,10 +118,14 @@ export function parseSettings(options: Record<string, unknown>, lightningDir: st
   }
   const { values: v, problems, warnings } = resolveOptions('cln', { flags: {}, env: {}, lightningd: given });
   problems.push(...typeProblems(v, 'cln'));
+  const recipientLsp = recipientLspOf(v, 'cln', problems);
+  const lsps5 = lsps5Of(v, 'cln', problems);
   if (problems.length > 0) throw new OptionError(problems.join('; '));
   const t = (n: string): bigint => v.get<bigint>(n)!;
   const scid = v.get<string>('trampoline-scid') ?? '';
   return {
+    lsps5,
+    recipientLsp,
     heldHtlcVariants: v.get<('odd' | 'even')[]>('held-htlc-variants')!,
     dataDir: v.get<string>('data-dir') || join(lightningDir, 'async-trampoline'),
     logLevel: v.get<LogLevel>('log-level')!,

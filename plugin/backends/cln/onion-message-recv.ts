@@ -3,12 +3,43 @@
 // path_id as `pathsecret`, and the onion message TLVs it does not know in `unknown_fields`. Only odd
 // ones ever arrive (CLN drops messages with unknown even TLVs), hence the odd release alias 75.
 import { hexToBytes } from '@noble/hashes/utils.js';
+import type { BlindedPath } from '../../protocol/blinded-path.js';
+import { parseScid } from '../../protocol/short-channel-id.js';
 import { isObject } from './jsonrpc.js';
 
 export interface OnionMessageRecv {
   pathSecret: Uint8Array;
   /** TLV type numbers present among unknown_fields. */
   fieldTypes: bigint[];
+  /** reply_blindedpath, when the message carried one we can read (recipient-LSP mode stores it). */
+  replyPath: BlindedPath | undefined;
+}
+
+const POINT = /^0[23][0-9a-fA-F]{64}$/;
+
+/** lightningd's JSON reply_blindedpath; undefined when absent or malformed. */
+export function parseReplyBlindedPath(p: unknown): BlindedPath | undefined {
+  if (!isObject(p) || typeof p.first_path_key !== 'string' || !POINT.test(p.first_path_key)) return undefined;
+  let firstNode: BlindedPath['firstNode'];
+  if (typeof p.first_node_id === 'string' && POINT.test(p.first_node_id))
+    firstNode = { nodeId: hexToBytes(p.first_node_id) };
+  else if (typeof p.first_scid === 'string' && (p.first_scid_dir === 0 || p.first_scid_dir === 1)) {
+    try {
+      firstNode = { scid: parseScid(p.first_scid), direction: p.first_scid_dir };
+    } catch {
+      return undefined;
+    }
+  } else return undefined;
+  if (!Array.isArray(p.hops) || p.hops.length === 0 || p.hops.length > 255) return undefined;
+  const hops: BlindedPath['hops'] = [];
+  for (const h of p.hops) {
+    if (!isObject(h) || typeof h.blinded_node_id !== 'string' || !POINT.test(h.blinded_node_id))
+      return undefined;
+    const data = h.encrypted_recipient_data;
+    if (typeof data !== 'string' || !/^([0-9a-fA-F]{2})*$/.test(data)) return undefined;
+    hops.push({ blindedNodeId: hexToBytes(h.blinded_node_id), encryptedRecipientData: hexToBytes(data) });
+  }
+  return { firstNode, firstPathKey: hexToBytes(p.first_path_key), hops };
 }
 
 /** Parse the hook payload; undefined for anything malformed (the message is then ignored). */
@@ -25,7 +56,11 @@ export function parseOnionMessageRecv(params: unknown): OnionMessageRecv | undef
       else if (typeof n === 'string' && /^\d+$/.test(n)) fieldTypes.push(BigInt(n));
     }
   }
-  return { pathSecret: hexToBytes(om.pathsecret), fieldTypes };
+  return {
+    pathSecret: hexToBytes(om.pathsecret),
+    fieldTypes,
+    replyPath: parseReplyBlindedPath(om.reply_blindedpath),
+  };
 }
 
 /** The block_added notification: params are `{"block_added": {"hash", "height"}}`. */

@@ -32,8 +32,9 @@ import {
   toInterceptedHtlc,
 } from './htlc-map.js';
 import { HtlcInterceptorStream, type Offer } from './interceptor.js';
-import type { ForwardHtlcInterceptRequest, GetInfoResponse, Peer } from './messages.js';
-import { LndOnionTransport, type InboundOnionMessage } from './onion-transport.js';
+import type { ForwardHtlcInterceptRequest, GetInfoResponse } from './messages.js';
+import { LndOnionTransport, type InboundOnionMessage, type OutboundOnionMessage } from './onion-transport.js';
+import { OnionRouter } from './onion-route.js';
 import { payWithLnd, trackWithLnd } from './pay.js';
 import type { LndFacts } from './preflight.js';
 import { loadOrCreateReleaseKey } from './release-key.js';
@@ -70,6 +71,9 @@ export class LndBackend implements Backend {
   /** Incoming channel (chan_id or alias scid, decimal) -> peer node id, for per-peer caps. */
   private peers = new Map<string, string>();
   private stopped = false;
+  private readonly onionListeners: ((m: InboundOnionMessage) => void)[] = [];
+  /** Routes onion messages over the graph when a path's intro is not our peer. */
+  readonly router: OnionRouter;
 
   constructor(private readonly opts: LndBackendOptions) {
     this.clients = opts.clients;
@@ -79,6 +83,7 @@ export class LndBackend implements Backend {
     this.variants = opts.heldHtlcVariants ?? ['odd', 'even'];
     this.ourNodeId = new Uint8Array(Buffer.from(opts.facts.nodeId, 'hex'));
     this.height = opts.facts.blockHeight;
+    this.router = new OnionRouter(this.clients, opts.facts.nodeId, this.log.child({ part: 'onion-route' }));
     // Built here, not in start(): the engine may send notices for restored holds before start().
     this.transport = new LndOnionTransport(
       this.clients,
@@ -177,10 +182,11 @@ export class LndBackend implements Backend {
     const intro = introNodeId(dest);
     if (!intro)
       throw lndError('rpc', 'message path names its intro node by channel id; not supported on LND yet');
-    await this.ensurePeer(intro);
+    const via = await this.router.via(intro);
     // One message per encoding (see buildHeldHtlcAvailableVariants), all with one reply path.
     const messages = buildHeldHtlcAvailableVariants({
       messagePath: dest,
+      via,
       replyPathId: notice.replyPathId,
       ourNodeId: this.ourNodeId,
       variants: this.variants,
@@ -220,16 +226,24 @@ export class LndBackend implements Backend {
     return trackWithLnd(this.clients, paymentHash, this.log.child({ part: 'pay' }), () => this.stopped);
   }
 
-  /** The message path's intro must be a peer (or us) for SendOnionMessage; connect if LND knows how. */
-  private async ensurePeer(node: Uint8Array): Promise<void> {
-    if (Buffer.from(node).equals(Buffer.from(this.ourNodeId))) return;
-    const id = bytesToHex(node);
-    const peers = await unary<{ peers: Peer[] }>(this.clients.lightning, 'ListPeers', {});
-    if (peers.peers.some((p) => p.pub_key === id)) return;
-    throw lndError('rpc', `message path intro node ${id} is not a connected peer`);
+  /** Other roles on this node (recipient-LSP mode) see every onion message addressed to us. */
+  onInboundOnionMessage(fn: (m: InboundOnionMessage) => void): void {
+    this.onionListeners.push(fn);
+  }
+
+  /** Send a built onion message through our transport (first hop a peer, or us). */
+  async sendOnionMessage(msg: OutboundOnionMessage): Promise<void> {
+    await this.transport.send(msg);
   }
 
   private onOnionMessage(m: InboundOnionMessage): void {
+    for (const fn of this.onionListeners) {
+      try {
+        fn(m);
+      } catch (e) {
+        this.log.warn('onion message listener failed', { error: (e as Error).message });
+      }
+    }
     if (!m.releaseHeldHtlc) return;
     if (!m.pathId) {
       this.log.debug('release_held_htlc without path_id ignored', { peer: m.peer });

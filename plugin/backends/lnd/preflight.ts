@@ -30,7 +30,12 @@ export interface PreflightOptions {
   onionMessageType: number;
   /** Which parts of LND this process needs: the LSP sidecar, the recipient agent, or the sender SDK. */
   role: 'sidecar' | 'recipient' | 'sender';
+  /** Sidecar modes turned on; their calls are checked only then. */
+  modes?: readonly SidecarMode[];
 }
+
+/** Sidecar features that call LND beyond sender-LSP mode. */
+export type SidecarMode = 'recipient-lsp' | 'lsps5';
 
 export interface PreflightResult {
   facts: LndFacts | undefined;
@@ -63,6 +68,8 @@ interface MethodNeed {
   onlyCustom?: boolean;
   /** Used when allowed; without it a check is skipped with a warning. */
   optional?: boolean;
+  /** Called only in one of these sidecar modes (the baked macaroon still grants it, so one covers all). */
+  modes?: readonly SidecarMode[];
 }
 
 // Every RPC each role calls, with LND's own permission for it (rpcserver.go / sub-server permission
@@ -125,6 +132,40 @@ export const LND_CALLS: readonly MethodNeed[] = [
     roles: ['sidecar', 'recipient'],
     onlyCustom: true,
   },
+  // Graph routing of onion messages whose first node is not our peer (backends/lnd/onion-route.ts).
+  { method: '/lnrpc.Lightning/DescribeGraph', perms: [['info', 'read']], roles: ['sidecar'] },
+  // Recipient-LSP mode: clients coming and going (backends/lnd/peer-events.ts).
+  {
+    method: '/lnrpc.Lightning/SubscribePeerEvents',
+    perms: [['peers', 'read']],
+    roles: ['sidecar'],
+    modes: ['recipient-lsp'],
+  },
+  {
+    method: '/lnrpc.Lightning/SubscribeChannelEvents',
+    perms: [['offchain', 'read']],
+    roles: ['sidecar'],
+    modes: ['recipient-lsp'],
+  },
+  // LSPS5: LSPS0 rides on custom messages on every LND version; notifications are signed by the node.
+  {
+    method: '/lnrpc.Lightning/SendCustomMessage',
+    perms: [['offchain', 'write']],
+    roles: ['sidecar'],
+    modes: ['lsps5'],
+  },
+  {
+    method: '/lnrpc.Lightning/SubscribeCustomMessages',
+    perms: [['offchain', 'read']],
+    roles: ['sidecar'],
+    modes: ['lsps5'],
+  },
+  {
+    method: '/lnrpc.Lightning/SignMessage',
+    perms: [['message', 'write']],
+    roles: ['sidecar'],
+    modes: ['lsps5'],
+  },
   {
     // Reads protocol.custom-message to check LND 0.20 passes onion messages to us.
     method: '/lnrpc.Lightning/GetDebugInfo',
@@ -145,9 +186,21 @@ const applies = (n: MethodNeed, role: PreflightOptions['role'], transport: Onion
   !(n.onlyNative && transport !== 'native') &&
   !(n.onlyCustom && transport !== 'custom-message');
 
-/** The gRPC methods `role` calls on an LND with this onion transport. */
-export function callsOf(role: PreflightOptions['role'], transport: OnionTransport): string[] {
-  return LND_CALLS.filter((n) => applies(n, role, transport)).map((n) => n.method);
+const modeOn = (n: MethodNeed, modes: readonly SidecarMode[] | undefined): boolean =>
+  n.modes === undefined || modes === undefined || n.modes.some((m) => modes.includes(m));
+
+/**
+ * The gRPC methods `role` calls on an LND with this onion transport, in the given sidecar modes
+ * (default: every mode, which is what the baked macaroon grants).
+ */
+export function callsOf(
+  role: PreflightOptions['role'],
+  transport: OnionTransport,
+  modes?: readonly SidecarMode[],
+): string[] {
+  return [
+    ...new Set(LND_CALLS.filter((n) => applies(n, role, transport) && modeOn(n, modes)).map((n) => n.method)),
+  ];
 }
 
 /**
@@ -242,8 +295,11 @@ export async function preflight(c: LndClients, opts: PreflightOptions): Promise<
   }
 
   let canCheck = true;
+  const checked = new Set<string>();
   for (const need of LND_CALLS) {
-    if (!applies(need, opts.role, transport)) continue;
+    if (!applies(need, opts.role, transport) || !modeOn(need, opts.modes ?? [])) continue;
+    if (checked.has(need.method)) continue;
+    checked.add(need.method);
     try {
       const res = await unary<{ valid: boolean }>(c.lightning, 'CheckMacaroonPermissions', {
         macaroon: c.macaroon,

@@ -124,8 +124,12 @@ test('getmanifest: hooks, subscription, prefixed options, string ids, not dynami
   const m = await s.start();
   assert.equal(m.dynamic, false);
   assert.equal(m.nonnumericids, true);
-  assert.deepEqual(m.hooks, [{ name: 'htlc_accepted' }, { name: 'onion_message_recv_secret' }]);
-  assert.deepEqual(m.subscriptions, ['block_added']);
+  assert.deepEqual(m.hooks, [
+    { name: 'htlc_accepted' },
+    { name: 'onion_message_recv_secret' },
+    { name: 'custommsg' },
+  ]);
+  assert.deepEqual(m.subscriptions, ['block_added', 'connect', 'disconnect', 'channel_state_changed']);
   const opts = m.options as { name: string; type: string; default: unknown }[];
   assert.ok(opts.length > 10);
   for (const o of opts) {

@@ -1,0 +1,527 @@
+// Real-node scenarios for recipient-LSP mode (scripts/regtest network S -> L -> RL -> R): L runs the
+// sidecar (sender's LSP), RL runs it with --recipient-lsp (R's LSP), R is a stock LND with
+// --accept-keysend and nothing of ours, offline before each payment starts. RL keeps the
+// held_htlc_available L sends, and releases when R is back. One network per LND version; the
+// scenarios run in order and share it. Versions: ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { RegtestNetwork, type LndVersion } from '../../scripts/regtest/network.js';
+import { waitFor } from '../../scripts/regtest/wait.js';
+import {
+  sendAsyncPayment,
+  sendTrampolinePayment,
+  type AsyncPaymentResult,
+} from '../../plugin/sender/lnd-sender.js';
+import {
+  KEYSEND_PREIMAGE_TYPE,
+  keysendPreimage,
+  sendKeysendAsync,
+  sendMppAsync,
+} from '../../plugin/sender/keysend-mpp.js';
+import { encodeTrampolineRequest } from '../../plugin/protocol/trampoline-request.js';
+import { buildHeldHtlcAvailableVariants, buildReleasePath } from '../../plugin/protocol/onion-message.js';
+import { outKey } from '../../plugin/backends/lnd/htlc-map.js';
+import { LndOnionTransport } from '../../plugin/backends/lnd/onion-transport.js';
+import { unary, type LndClients } from '../../plugin/backends/lnd/grpc.js';
+import { clientPathId } from '../../plugin/recipient-lsp/client-path.js';
+import {
+  Sidecar,
+  addInvoice,
+  assertNoClosures,
+  clientsFor,
+  htlcsFor,
+  invoiceState,
+  testLog,
+  type LogLine,
+} from '../../scripts/regtest/lsp.js';
+
+const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
+  .split(/\s+/)
+  .filter(Boolean) as LndVersion[];
+
+const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const PER_CLIENT_CAP = 16;
+
+for (const version of versions) {
+  describe(
+    `LND ${version}: recipient-LSP mode, recipient a stock LND that is offline`,
+    { timeout: 40 * 60_000 },
+    () => {
+      let net: RegtestNetwork;
+      let lsp: Sidecar;
+      let rlsp: Sidecar;
+      let sender: LndClients;
+      let failed = false;
+      const native = version.startsWith('v0.21.');
+      const pk: Record<string, Uint8Array> = {};
+      /** R's message path, issued by RL (from its log). */
+      let messagePath: Uint8Array;
+
+      before(async () => {
+        net = await RegtestNetwork.start({
+          lndVersion: version,
+          extraArgs: {
+            rlsp: [
+              '--requireinterceptor',
+              // 0.21 rate-limits onion message ingress; scenario 3 floods RL on purpose.
+              ...(native
+                ? [
+                    '--protocol.onion-msg-peer-kbps=0',
+                    '--protocol.onion-msg-peer-burst-bytes=0',
+                    '--protocol.onion-msg-global-kbps=0',
+                    '--protocol.onion-msg-global-burst-bytes=0',
+                  ]
+                : []),
+            ],
+          },
+        });
+        for (const n of ['sender', 'lsp', 'rlsp', 'recipient'] as const)
+          pk[n] = fromHex(await net.node(n).pubkey());
+        lsp = new Sidecar(net);
+        rlsp = new Sidecar(
+          net,
+          ['--recipient-lsp=true', `--recipient-lsp-max-per-client=${PER_CLIENT_CAP}`],
+          'rlsp',
+        );
+        await lsp.start();
+        await rlsp.start();
+        const line = await rlsp.waitLog(
+          'client message path for R',
+          (l) => l.message === 'client message path' && l.client === hex(pk.recipient!),
+        );
+        messagePath = fromHex(String(line.messagePath));
+        sender = clientsFor(await net.nodeInfo('sender'));
+      });
+
+      after(async () => {
+        sender?.close();
+        await lsp?.kill('SIGTERM');
+        await rlsp?.kill('SIGTERM');
+        await net?.teardown({ keepLogs: failed });
+      });
+
+      const guard = (fn: () => Promise<void>) => async (): Promise<void> => {
+        try {
+          await fn();
+        } catch (e) {
+          failed = true;
+          throw e;
+        }
+      };
+
+      async function recipientOffline(): Promise<void> {
+        if (net.node('recipient').isRunning) await net.stopNode('recipient');
+      }
+
+      async function recipientReturns(): Promise<void> {
+        await net.startNode('recipient');
+        await net.waitChannelActive('rlsp', 'recipient');
+      }
+
+      const isStoredForR = (l: LogLine): boolean =>
+        l.message === 'held_htlc_available stored' && l.client === hex(pk.recipient!);
+
+      async function waitHeldAtL(hash: string, parts = 1): Promise<void> {
+        await waitFor(`${parts} htlc(s) ${hash.slice(0, 8)} held at L`, async () => {
+          const at = await htlcsFor(net, 'lsp', hash);
+          return at.length === parts && at.every((h) => h.incoming && h.peer === hex(pk.sender!));
+        });
+      }
+
+      function keysend(sat: number, holdBlocks?: number) {
+        const { preimage, paymentHash } = keysendPreimage();
+        const result = sendKeysendAsync(sender, {
+          preimage,
+          amountMsat: BigInt(sat) * 1000n,
+          hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
+          asyncHold: { messagePaths: [messagePath] },
+          ...(holdBlocks !== undefined ? { holdBlocks } : {}),
+        });
+        result.catch(() => {});
+        return { preimage, hash: hex(paymentHash), result };
+      }
+
+      async function assertSettled(r: AsyncPaymentResult, hash: string): Promise<void> {
+        assert.equal(r.status, 'SUCCEEDED', `payment failed: ${r.failureCode}`);
+        assert.ok(r.preimage, 'S has the preimage');
+        assert.equal(sha(r.preimage), hash);
+        assert.equal(await invoiceState(net, 'recipient', hash), 'SETTLED');
+      }
+
+      /** RL's mailbox, read beside the running sidecar (WAL). */
+      function storedAtRl(): Map<string, number> {
+        const db = new Database(join(rlsp.dataDir, 'recipient-lsp.sqlite'), {
+          readonly: true,
+          fileMustExist: true,
+        });
+        try {
+          const rows = db
+            .prepare(`SELECT node_id, count(*) AS n FROM notices WHERE state = 'stored' GROUP BY node_id`)
+            .all() as { node_id: string; n: number }[];
+          return new Map(rows.map((r) => [r.node_id, r.n]));
+        } finally {
+          db.close();
+        }
+      }
+
+      test(
+        'scenario 6: a plain payment through RL passes untouched',
+        guard(async () => {
+          const m = rlsp.lines.length;
+          const inv = await addInvoice(net, 'recipient', 1000);
+          const r = await net.lncli<{ status: string }>(
+            'sender',
+            'payinvoice',
+            '--force',
+            '--json',
+            inv.payment_request,
+          );
+          assert.equal(r.status, 'SUCCEEDED');
+          assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'SETTLED');
+          // RL's interceptor saw it and let it through.
+          await rlsp.waitLog('RL intercepted the forward', (l) => l.message === 'intercepted htlc', m);
+          assert.equal(
+            rlsp.count((l) => l.message === 'holding htlc', m),
+            0,
+          );
+          assert.equal(
+            lsp.count((l) => l.message === 'holding htlc', m),
+            0,
+          );
+        }),
+      );
+
+      test(
+        'scenario 1: keysend, source-routed: L holds, RL stores, R returns, RL releases, L forwards, R settles',
+        guard(async () => {
+          await recipientOffline();
+          const mL = lsp.lines.length;
+          const mR = rlsp.lines.length;
+          const p = keysend(20_000);
+          await lsp.waitLog('holding', (l) => l.message === 'holding htlc', mL);
+          await waitHeldAtL(p.hash);
+          await rlsp.waitLog('stored for R', isStoredForR, mR);
+          // Time passes during the hold; nothing moves until R is back.
+          await net.mine(3);
+          assert.deepEqual(await htlcsFor(net, 'rlsp', p.hash), [], 'nothing forwarded to RL yet');
+          assert.equal(
+            rlsp.count((l) => l.message === 'released for client', mR),
+            0,
+          );
+          await recipientReturns();
+          await assertSettled(await p.result, p.hash);
+          assert.ok(
+            rlsp.count((l) => l.message === 'released for client' && l.client === hex(pk.recipient!), mR) >=
+              1,
+          );
+          assert.ok(lsp.count((l) => l.message === 'hold released', mL) >= 1);
+        }),
+      );
+
+      test(
+        'scenario 1: keysend, trampoline: on release L pays R by keysend with the sender preimage',
+        guard(async () => {
+          await recipientOffline();
+          const mL = lsp.lines.length;
+          const mR = rlsp.lines.length;
+          const { preimage, paymentHash } = keysendPreimage();
+          const chan = (await net.channels('sender')).find((c) => c.remote_pubkey === hex(pk.lsp!))!;
+          const deliver = 10_000_000n;
+          const result = sendTrampolinePayment(sender, {
+            paymentHash,
+            deliverMsat: deliver,
+            firstChanId: (chan as { scid?: string }).scid ?? chan.chan_id,
+            lsp: pk.lsp!,
+            trampolineRequest: encodeTrampolineRequest({
+              kind: 'keysend',
+              outgoingNodeId: pk.recipient!,
+              amtToForward: deliver,
+            }),
+            lspRecords: { [outKey(KEYSEND_PREIMAGE_TYPE)]: preimage },
+            asyncHold: { messagePaths: [messagePath] },
+          });
+          result.catch(() => {});
+          await lsp.waitLog('holding', (l) => l.message === 'holding htlc', mL);
+          await rlsp.waitLog('stored for R', isStoredForR, mR);
+          await net.mine(2);
+          await recipientReturns();
+          const r = await result;
+          await assertSettled(r, hex(paymentHash));
+          await lsp.waitLog(
+            'settled by payment',
+            (l) => l.message === 'trampoline payment succeeded; settling',
+            mL,
+          );
+        }),
+      );
+
+      test(
+        'scenario 3: forged path, non-client and 1,000 notices: dropped or capped, RL keeps working',
+        guard(async () => {
+          await recipientOffline();
+          // S talks to RL directly, as any node on the network could.
+          await net.connectPeers('sender', 'rlsp');
+          const info = await net.nodeInfo('sender');
+          const received = new Set<string>();
+          const transport = new LndOnionTransport(
+            sender,
+            {
+              kind: native ? 'native' : 'custom-message',
+              ourNodeId: pk.sender!,
+              ecdh: async (p) =>
+                new Uint8Array(
+                  (
+                    await unary<{ shared_key: Buffer }>(sender.signer, 'DeriveSharedKey', {
+                      ephemeral_pubkey: Buffer.from(p),
+                    })
+                  ).shared_key,
+                ),
+            },
+            (msg) => {
+              if (msg.releaseHeldHtlc && msg.pathId) received.add(hex(msg.pathId));
+            },
+            testLog.child({ node: info.grpcHost }),
+          );
+          const notify = async (path: Uint8Array): Promise<string> => {
+            const replyPathId = new Uint8Array(randomBytes(32));
+            const [msg] = buildHeldHtlcAvailableVariants({
+              messagePath: path,
+              replyPathId,
+              ourNodeId: pk.sender!,
+              variants: ['odd'],
+            });
+            await transport.send(msg!);
+            return hex(replyPathId);
+          };
+
+          // A forged path: R's client id with a wrong HMAC half (the key read from RL's data dir).
+          const key = new Uint8Array(readFileSync(join(rlsp.dataDir, 'release.key')));
+          const forgedId = clientPathId(key, hex(pk.recipient!));
+          forgedId[31]! ^= 0x01;
+          let m = rlsp.lines.length;
+          await notify(buildReleasePath(pk.rlsp!, forgedId));
+          const forged = await rlsp.waitLog('forged dropped', (l) => /does not verify/.test(l.message), m);
+          assert.equal(forged.why, 'hmac');
+
+          // A path RL issued (operator command) for S, which has no channel with RL.
+          const asked = await rlsp.cli('message-path', hex(pk.sender!), '--json');
+          assert.equal(asked.code, 0, asked.stderr);
+          const issued = JSON.parse(asked.stdout) as { message_path: string; has_channel: boolean };
+          assert.equal(issued.has_channel, false);
+          m = rlsp.lines.length;
+          await notify(fromHex(issued.message_path));
+          await rlsp.waitLog('non-client dropped', (l) => /without a channel to us/.test(l.message), m);
+          assert.equal(storedAtRl().get(hex(pk.sender!)) ?? 0, 0);
+
+          // 1,000 notices for R, each with a fresh reply path: the mailbox keeps the newest 16. Sent in
+          // batches that RL has taken in before the next: LND 0.21 drops onion messages at random
+          // (RED) once more than 40 queue up for one peer, which would test LND, not us.
+          m = rlsp.lines.length;
+          const flood = new Set<string>();
+          for (let sent = 0; sent < 1000;) {
+            for (let j = 0; j < 20; j++, sent++) flood.add(await notify(messagePath));
+            const want = sent;
+            await rlsp.waitLog(`RL stored ${want}`, () => rlsp.count(isStoredForR, m) >= want, m, 60_000);
+          }
+          assert.equal(rlsp.count(isStoredForR, m), 1000);
+          const stored = storedAtRl();
+          assert.equal(stored.get(hex(pk.recipient!)), PER_CLIENT_CAP);
+          assert.equal(
+            rlsp.count((l) => /mailbox full/.test(l.message), m),
+            1000 - PER_CLIENT_CAP,
+          );
+
+          // Scenario 5 in part (0.21, which relays onion messages): S is no longer RL's peer, so
+          // RL's releases for the flood's notices reach S only when routed over the graph, RL -> L -> S.
+          if (native) {
+            await net.lncli('sender', 'disconnect', hex(pk.rlsp!));
+            await waitFor(
+              'S and RL disconnected',
+              async () =>
+                !(await net.lncli<{ peers: { pub_key: string }[] }>('sender', 'listpeers')).peers.some(
+                  (x) => x.pub_key === hex(pk.rlsp!),
+                ),
+            );
+            transport.start();
+          }
+          const mRoute = rlsp.lines.length;
+
+          // RL keeps working: a real payment is stored and released (the flood's notices go to S).
+          const mL = lsp.lines.length;
+          const p = keysend(5_000);
+          await lsp.waitLog('holding', (l) => l.message === 'holding htlc', mL);
+          await recipientReturns();
+          await assertSettled(await p.result, p.hash);
+          await waitFor('RL mailbox empty', () => (storedAtRl().get(hex(pk.recipient!)) ?? 0) === 0);
+          if (native) {
+            await waitFor('a flood release reached S over the graph', () =>
+              [...received].some((x) => flood.has(x)),
+            );
+            assert.ok(
+              rlsp.count((l) => l.message === 'onion message routed over the graph', mRoute) >= 1,
+              'RL routed over the graph',
+            );
+            transport.stop();
+          }
+        }),
+      );
+
+      test(
+        'scenario 2: RL and L SIGKILLed while the notice is stored; after restarts the release still happens',
+        guard(async () => {
+          await recipientOffline();
+          const mL = lsp.lines.length;
+          const mR = rlsp.lines.length;
+          const p = keysend(7_000);
+          await lsp.waitLog('holding', (l) => l.message === 'holding htlc', mL);
+          await rlsp.waitLog('stored for R', isStoredForR, mR);
+          await rlsp.kill('SIGKILL');
+          await lsp.kill('SIGKILL');
+          await waitHeldAtL(p.hash);
+          const mR2 = rlsp.lines.length;
+          await rlsp.start();
+          const started = await rlsp.waitLog(
+            'RL restarted',
+            (l) => l.message === 'recipient-lsp started',
+            mR2,
+          );
+          assert.ok(Number(started.stored) >= 1, 'the notice survived the SIGKILL');
+          await lsp.start();
+          await net.mine(2);
+          await waitHeldAtL(p.hash);
+          await recipientReturns();
+          await assertSettled(await p.result, p.hash);
+          assert.deepEqual(await assertNoClosures(net), []);
+        }),
+      );
+
+      test(
+        'scenario 4: a 3-part MPP async payment (invoice) held at L, released by RL, settled once',
+        guard(async () => {
+          if (!net.node('recipient').isRunning) await recipientReturns();
+          const inv = await addInvoice(net, 'recipient', 30_000);
+          await recipientOffline();
+          const mL = lsp.lines.length;
+          const result = sendMppAsync(sender, {
+            paymentHash: fromHex(inv.r_hash),
+            paymentAddr: fromHex(inv.payment_addr),
+            totalMsat: 30_000_000n,
+            parts: 3,
+            finalCltvDelta: 80,
+            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
+            asyncHold: { messagePaths: [messagePath] },
+          });
+          result.catch(() => {});
+          await lsp.waitLog(
+            'three parts held',
+            () => lsp.count((l) => l.message === 'holding htlc', mL) >= 3,
+            mL,
+          );
+          await waitHeldAtL(inv.r_hash, 3);
+          await net.mine(2);
+          await recipientReturns();
+          const r = await result;
+          assert.equal(r.status, 'SUCCEEDED', `MPP failed: ${r.failureCode}`);
+          assert.equal(sha(r.preimage!), inv.r_hash);
+          const settled = await net.lncli<{ state: string; amt_paid_sat: string; htlcs: unknown[] }>(
+            'recipient',
+            'lookupinvoice',
+            inv.r_hash,
+          );
+          assert.equal(settled.state, 'SETTLED');
+          assert.equal(settled.amt_paid_sat, '30000');
+          assert.equal(settled.htlcs.length, 3);
+          assert.equal(
+            lsp.count((l) => l.message === 'hold released', mL),
+            1,
+            'one release for the set',
+          );
+        }),
+      );
+
+      test(
+        'scenario 7: asleep 100 blocks, then back: keysend and invoice both settle',
+        guard(async () => {
+          if (!net.node('recipient').isRunning) await recipientReturns();
+          const inv = await addInvoice(net, 'recipient', 9_000);
+          await recipientOffline();
+          const mL = lsp.lines.length;
+          const k = keysend(8_000, 144);
+          const i = sendAsyncPayment(sender, {
+            paymentHash: fromHex(inv.r_hash),
+            paymentAddr: fromHex(inv.payment_addr),
+            amountMsat: 9_000_000n,
+            finalCltvDelta: 80,
+            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
+            asyncHold: { messagePaths: [messagePath] },
+            holdBlocks: 144,
+          });
+          i.catch(() => {});
+          await lsp.waitLog('two holds', () => lsp.count((l) => l.message === 'holding htlc', mL) >= 2, mL);
+          await net.mine(100);
+          await waitHeldAtL(k.hash);
+          await waitHeldAtL(inv.r_hash);
+          await recipientReturns();
+          await assertSettled(await k.result, k.hash);
+          await assertSettled(await i, inv.r_hash);
+          assert.deepEqual(await assertNoClosures(net), []);
+        }),
+      );
+
+      test(
+        'scenario 7: asleep past the hold budget: failed back at L, keysend and invoice, nothing closes',
+        guard(async () => {
+          if (!net.node('recipient').isRunning) await recipientReturns();
+          const inv = await addInvoice(net, 'recipient', 4_000);
+          await recipientOffline();
+          const mL = lsp.lines.length;
+          const k = keysend(3_000, 10);
+          const i = sendAsyncPayment(sender, {
+            paymentHash: fromHex(inv.r_hash),
+            paymentAddr: fromHex(inv.payment_addr),
+            amountMsat: 4_000_000n,
+            finalCltvDelta: 80,
+            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
+            asyncHold: { messagePaths: [messagePath] },
+            holdBlocks: 10,
+          });
+          i.catch(() => {});
+          const holding = await lsp.waitLog(
+            'two holds',
+            () => lsp.count((l) => l.message === 'holding htlc', mL) >= 2,
+            mL,
+          );
+          assert.ok(holding);
+          const holds = lsp.lines.slice(mL).filter((l) => l.message === 'holding htlc');
+          const start = await net.height();
+          for (const h of holds) {
+            const seen = lsp.lines
+              .slice(mL)
+              .find((l) => l.message === 'intercepted htlc' && l.key === h.key)!;
+            // Failed before the next hop would refuse it, and within the sender's budget.
+            assert.ok(Number(h.failAt) <= start + 10, `failAt ${h.failAt} within the 10-block budget`);
+            assert.ok(Number(h.failAt) < Number(seen.outgoingExpiry), 'fails before the outgoing expiry');
+          }
+          const maxFail = Math.max(...holds.map((h) => Number(h.failAt)));
+          await net.mine(maxFail - start);
+          for (const r of [await k.result, await i]) {
+            assert.equal(r.status, 'FAILED');
+            assert.equal(r.failureCode, 'TEMPORARY_CHANNEL_FAILURE');
+          }
+          assert.ok(lsp.count((l) => l.message === 'hold deadline reached; failing', mL) >= 2);
+          assert.deepEqual(await htlcsFor(net, 'lsp', k.hash), []);
+          // R comes back later: RL's stale releases are no-ops at L, nothing is paid.
+          await recipientReturns();
+          assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'OPEN');
+          assert.deepEqual(await assertNoClosures(net), []);
+        }),
+      );
+    },
+  );
+}
