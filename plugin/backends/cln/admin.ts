@@ -20,9 +20,12 @@ const PARAM: Record<AdminCommand, 'state' | 'key' | 'node' | undefined> = {
   'message-path': 'node',
 };
 
+// lightningd's own commands name a node `node_id`; that name is accepted beside `node`.
+const CLN_NAME: Partial<Record<string, string>> = { node: 'node_id' };
+
 function param(params: unknown, name: string, index: number): unknown {
   if (Array.isArray(params)) return params[index];
-  if (isObject(params)) return params[name];
+  if (isObject(params)) return params[name] ?? params[CLN_NAME[name] ?? name];
   return undefined;
 }
 
