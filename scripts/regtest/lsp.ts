@@ -14,14 +14,17 @@ import { bakeMacaroonCommand } from '../../plugin/backends/lnd/preflight.js';
 import { freePorts } from './ports.js';
 
 /**
- * Bakes L's least-privilege sidecar macaroon (once per run dir) with the documented
- * `lncli bakemacaroon` line for this LND version; returns its path.
+ * Bakes a node's least-privilege sidecar macaroon (once per run dir and node; a macaroon is bound to
+ * the node that baked it) with the documented `lncli bakemacaroon` line for this LND version.
  */
-export async function bakedMacaroon(net: RegtestNetwork): Promise<string> {
-  const path = join(net.runDir, 'async-trampoline.macaroon');
+export async function bakedMacaroon(net: RegtestNetwork, node: NodeName = 'lsp'): Promise<string> {
+  const path = join(
+    net.runDir,
+    node === 'lsp' ? 'async-trampoline.macaroon' : `async-trampoline-${node}.macaroon`,
+  );
   if (existsSync(path)) return path;
   const transport = net.lndVersion.startsWith('v0.20.') ? 'custom-message' : 'native';
-  await net.node('lsp').lncliRaw(...bakeMacaroonCommand(transport, path));
+  await net.node(node).lncliRaw(...bakeMacaroonCommand(transport, path));
   chmodSync(path, 0o600);
   return path;
 }
@@ -70,7 +73,7 @@ export class Sidecar {
       'lnd',
       `--lnd-rpc=${l.grpcHost}`,
       `--lnd-tls-cert=${l.tlsCertPath}`,
-      `--lnd-macaroon=${await bakedMacaroon(this.net)}`,
+      `--lnd-macaroon=${await bakedMacaroon(this.net, this.node)}`,
       `--data-dir=${this.dataDir}`,
       `--admin-port=${this.adminPort}`,
       `--metrics-listen=127.0.0.1:${this.metricsPort}`,
