@@ -11,7 +11,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { resolve } from 'node:path';
 import { failAnswer, isValidHtlcAnswer, parseHtlcAccepted } from './backends/cln/htlc-accepted.js';
-import { OPTION_PREFIX, OPTIONS, parseSettings, type TypeNumbers } from './backends/cln/manifest.js';
+import { OPTION_PREFIX, manifestOptions, parseSettings, type TypeNumbers } from './backends/cln/manifest.js';
 import { PluginHost, errText, type HookHandler } from './backends/cln/plugin-host.js';
 import { ClnRpc } from './backends/cln/rpc-client.js';
 import { createLogger, type LogLevel } from './ops/log.js';
@@ -40,10 +40,11 @@ async function optionsFromLightningd(rpc: ClnRpc): Promise<Record<string, unknow
   const r = await rpc.call<{ configs?: Record<string, Record<string, unknown>> }>('listconfigs');
   const configs = r.configs ?? {};
   const out: Record<string, unknown> = {};
-  for (const o of OPTIONS) {
-    const c = configs[OPTION_PREFIX + o.name];
+  for (const o of manifestOptions()) {
+    const name = String(o.name);
+    const c = configs[name];
     if (!c) continue;
-    out[OPTION_PREFIX + o.name] = c.value_int ?? c.value_str ?? c.value_bool;
+    out[name] = c.value_int ?? c.value_str ?? c.value_bool;
   }
   if (!(`${OPTION_PREFIX}hold-htlc-type` in out)) {
     return `the async-trampoline plugin (${GUARDED_PLUGIN}) is not loaded; load both as important-plugin`;

@@ -16,8 +16,9 @@ import { startLsps, type RunningLsps } from './lsps/lsps.js';
 import { wakeSleepingClients } from './lsps/wake.js';
 import { RecipientLspEngine } from './recipient-lsp/engine.js';
 import { ClnRecipientLspHost } from './backends/cln/recipient-lsp-host.js';
-import { recipientLspMethods } from './backends/cln/recipient-lsp-admin.js';
+import { AdminError, messagePathAnswer } from './ops/admin.js';
 import { createLogger, type Logger, type LogLevel } from './ops/log.js';
+import { createPromMetrics } from './ops/metrics.js';
 
 /* eslint-disable no-console -- redirecting, not writing: a stray console.log from any module must not reach stdout */
 console.log = console.error;
@@ -71,6 +72,9 @@ function teeToLightningd(inner: Logger, send: (level: 'warn' | 'error', message:
 }
 
 let engine: HoldEngine | undefined;
+// Counted like the sidecar's /metrics, so async-trampoline-stats shows the same counts.
+const metrics = createPromMetrics();
+metrics.setBackendConnected(() => engine !== undefined && !engine.stopped);
 let backend: ClnBackend | undefined;
 let rpc: ClnRpc | undefined;
 let deathWatch: NodeJS.Timeout | undefined;
@@ -107,6 +111,7 @@ const host = new PluginHost({
       throw e;
     }
     log.set(createLogger({ level: settings.logLevel, component: 'async-trampoline' }));
+    for (const w of settings.warnings) logger.warn(w);
     mkdirSync(settings.dataDir, { recursive: true });
     rpc = new ClnRpc({
       // rpc-file is relative to lightning-dir unless the operator configured an absolute path.
@@ -121,6 +126,7 @@ const host = new PluginHost({
       backend,
       config: settings.engine,
       logger,
+      metrics,
     });
     await engine.start();
     if (settings.lsps5) {
@@ -204,7 +210,19 @@ const host = new PluginHost({
     disconnect: (params) => recipientLspHost?.onDisconnect(params),
     channel_state_changed: (params) => recipientLspHost?.onChannelStateChanged(params),
   },
-  methods: { ...adminMethods(() => engine), ...recipientLspMethods(() => recipientLsp) },
+  methods: adminMethods({
+    engine: () => engine,
+    counts: () => metrics.counts(),
+    // Registered always (as async-trampoline-message-path); answers only in recipient-LSP mode.
+    messagePath: async (node) => {
+      if (!recipientLsp)
+        throw new AdminError(
+          'unavailable',
+          'recipient-LSP mode is off: start lightningd with async-trampoline-recipient-lsp=true',
+        );
+      return messagePathAnswer(recipientLsp, node);
+    },
+  }),
   // An important plugin that exits at init stops lightningd (the reason is already in its log).
   onInitFailure: () => void shutdown(1),
   onEnd: () => void shutdown(0),

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The LND sidecar: a long-running process next to an LSP's LND that holds async HTLCs through the
+// The LND sidecar (`async-trampoline lnd`, or this file run directly): a long-running process next to an LSP's LND that holds async HTLCs through the
 // HtlcInterceptor and releases them on release_held_htlc. Refuses to start on an LND that would put
 // held HTLCs at risk. Exits 0 on SIGTERM/SIGINT after a clean stop (held HTLCs stay held by LND,
 // which requires the interceptor, and are replayed to us on the next start).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { HoldEngine } from './hold/engine.js';
 import { LndBackend } from './backends/lnd/lnd-backend.js';
 import { connectLnd, type LndClients } from './backends/lnd/grpc.js';
@@ -12,8 +13,9 @@ import { describeProblems, preflight, type PreflightResult } from './backends/ln
 import { ConfigError, parseSidecarConfig, sidecarHelp, type SidecarConfig } from './ops/config.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createPromMetrics, serveMetrics } from './ops/metrics.js';
+import { startAdminServer, type AdminServer } from './ops/admin-server.js';
+import { messagePathAnswer } from './ops/admin.js';
 import { startRecipientLsp } from './backends/lnd/recipient-lsp-wiring.js';
-import { messagePathCommand } from './backends/lnd/recipient-lsp-cli.js';
 import { LndLspsHost } from './backends/lnd/lsps-host.js';
 import { LSPS0_MESSAGE_TYPE } from './lsps/lsps0/codec.js';
 import { startLsps, type RunningLsps } from './lsps/lsps.js';
@@ -30,7 +32,14 @@ async function preflightUntilReachable(
   // LND may still be starting (or unlocking its wallet): wait for it, but refuse at once on any
   // other problem.
   for (let attempt = 0; ; attempt++) {
-    const r = await preflight(clients, { role: 'sidecar', onionMessageType: cfg.types.onionMessageCustom });
+    const r = await preflight(clients, {
+      role: 'sidecar',
+      onionMessageType: cfg.types.onionMessageCustom,
+      modes: [
+        ...(cfg.recipientLsp ? ['recipient-lsp' as const] : []),
+        ...(cfg.lsps5 ? ['lsps5' as const] : []),
+      ],
+    });
     if (!(r.problems.length === 1 && r.problems[0]!.code === 'unreachable')) return r;
     const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
     log.warn('LND not reachable yet; retrying', { error: r.problems[0]!.message, retryMs: delay });
@@ -38,18 +47,15 @@ async function preflightUntilReachable(
   }
 }
 
-async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
+/** Run the sidecar until SIGTERM/SIGINT; resolves to the exit code. */
+export async function runSidecar(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stderr.write(sidecarHelp());
     return 0;
   }
-  // `message-path <node>`: print a recipient-LSP client's message path and exit.
-  const command = argv[0] === 'message-path' ? argv.splice(0, 2)[1] : undefined;
-  const isCommand = argv.length < process.argv.length - 2;
   let cfg: SidecarConfig;
   try {
-    cfg = parseSidecarConfig(argv, process.env);
+    cfg = parseSidecarConfig(argv, env);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
@@ -57,16 +63,9 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  if (isCommand) {
-    try {
-      process.stdout.write(`${await messagePathCommand(command, cfg)}\n`);
-      return 0;
-    } catch (e) {
-      process.stderr.write(`message-path: ${(e as Error).message}\n`);
-      return EXIT_CONFIG;
-    }
-  }
   const log = createLogger({ level: cfg.logLevel, json: cfg.logJson, component: 'lnd-sidecar' });
+  for (const w of cfg.warnings) log.warn(w);
+  if (cfg.configFile) log.info('config file read', { path: cfg.configFile });
   let clients: LndClients;
   try {
     clients = connectLnd({ rpc: cfg.lndRpc, tlsCertPath: cfg.lndTlsCert, macaroonPath: cfg.lndMacaroon });
@@ -115,6 +114,9 @@ async function main(): Promise<number> {
   backend.onInterceptorConnected(() => log.info('interceptor connected'));
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const metrics = createPromMetrics({ defaultMetrics: true });
+  // Ready only while LND streams HTLCs to us: without the interceptor nothing is being held.
+  const ready = (): boolean => backend.interceptorConnected;
+  metrics.setBackendConnected(ready);
   const engine = await HoldEngine.open({
     dbPath: join(cfg.dataDir, 'holds.sqlite'),
     backend,
@@ -177,11 +179,28 @@ async function main(): Promise<number> {
       );
   }
   const metricsServer = cfg.metricsListen
-    ? await serveMetrics(metrics.registry, cfg.metricsListen.port, cfg.metricsListen.host)
+    ? await serveMetrics(metrics.registry, cfg.metricsListen.port, cfg.metricsListen.host, ready)
     : undefined;
+  let admin: AdminServer | undefined;
+  if (cfg.adminPort !== 0) {
+    admin = await startAdminServer({
+      dataDir: cfg.dataDir,
+      port: cfg.adminPort,
+      ctx: {
+        engine: () => engine,
+        counts: () => metrics.counts(),
+        messagePath: recipientLsp ? (node) => messagePathAnswer(recipientLsp, node) : undefined,
+        keyForm: '<chan_id>:<htlc_id>',
+      },
+      ready,
+      log: log.child({ component: 'admin' }),
+    });
+  }
   log.info('sidecar running', {
     dataDir: cfg.dataDir,
     metrics: cfg.metricsListen ? `${cfg.metricsListen.host}:${cfg.metricsListen.port}` : 'off',
+    admin: admin ? `127.0.0.1:${admin.port}` : 'off',
+    adminToken: admin?.tokenPath,
     recipientLsp: recipientLsp !== undefined,
     lsps5: lsps !== undefined,
   });
@@ -198,9 +217,10 @@ async function main(): Promise<number> {
         .catch((e: unknown) => log.error('recipient-lsp stop failed', { error: (e as Error).message }))
         .then(() => engine.stop())
         .catch((e: unknown) => log.error('engine stop failed', { error: (e as Error).message }))
-        .finally(() => {
+        .finally(async () => {
           clients.close();
           metricsServer?.close();
+          await admin?.close();
           resolve(0);
         });
     };
@@ -209,15 +229,29 @@ async function main(): Promise<number> {
   });
 }
 
-main().then(
-  (code) => {
-    // Exit now rather than when the event loop drains: a payment being tracked or a reconnect
-    // timer must not keep a stopped sidecar alive (everything durable is already committed).
-    process.exit(code);
-  },
-  (e: unknown) => {
-    // Dying is safe: LND requires the interceptor and keeps every held HTLC until we are back.
-    process.stderr.write(`async-trampoline-lnd: fatal: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  },
-);
+/** True when this file is the process's entry (not imported by the CLI). */
+function isEntry(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) exitWith(runSidecar(process.argv.slice(2)));
+
+/** Exit with the sidecar's code once it stops. */
+export function exitWith(run: Promise<number>): void {
+  run.then(
+    (code) => {
+      // Exit now rather than when the event loop drains: a payment being tracked or a reconnect
+      // timer must not keep a stopped sidecar alive (everything durable is already committed).
+      process.exit(code);
+    },
+    (e: unknown) => {
+      // Dying is safe: LND requires the interceptor and keeps every held HTLC until we are back.
+      process.stderr.write(`async-trampoline-lnd: fatal: ${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -4,11 +4,9 @@
 // recipient-LSP mode, R's LSP). L holds the HTLC and tells R's message path; RL keeps the notice in
 // its mailbox; blocks are mined while R sleeps; R comes back; RL releases; L forwards; R settles with
 // the sender's preimage. Only the two LSPs run our software.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { RegtestNetwork, repoRoot, type LndVersion } from './regtest/network.js';
+import { RegtestNetwork, type LndVersion } from './regtest/network.js';
 import {
   Sidecar,
   assertNoClosures,
@@ -65,21 +63,13 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** RL's operator command: the blinded message path for a client, ending at RL. */
-async function messagePathFor(n: RegtestNetwork, dataDir: string, client: string): Promise<Uint8Array> {
-  const rl = n.node('rlsp');
-  const { stdout } = await promisify(execFile)(process.execPath, [
-    join(repoRoot(), 'dist', 'plugin', 'lnd.js'),
-    'message-path',
-    client,
-    `--lnd-rpc=${rl.grpcHost}`,
-    `--lnd-tls-cert=${rl.tlsCertPath}`,
-    `--lnd-macaroon=${rl.adminMacaroonPath}`,
-    `--data-dir=${dataDir}`,
-  ]);
-  const out = JSON.parse(stdout) as { messagePath: string; hasChannel: boolean };
-  if (!out.hasChannel) throw new Error('RL has no channel with R: it would drop notices for R');
-  return fromHex(out.messagePath);
+/** RL's operator command (`async-trampoline message-path`): the client's message path, ending at RL. */
+async function messagePathFor(sidecar: Sidecar, client: string): Promise<Uint8Array> {
+  const r = await sidecar.cli('message-path', client, '--json');
+  if (r.code !== 0) throw new Error(`async-trampoline message-path failed: ${r.stderr.trim()}`);
+  const out = JSON.parse(r.stdout) as { message_path: string; has_channel: boolean };
+  if (!out.has_channel) throw new Error('RL has no channel with R: it would drop notices for R');
+  return fromHex(out.message_path);
 }
 
 async function main(): Promise<void> {
@@ -113,8 +103,10 @@ async function main(): Promise<void> {
     say(`     L  ${join(n.runDir, 'sidecar.log')}`);
     say(`     RL ${join(n.runDir, 'sidecar-rlsp.log')}`);
 
-    step("RL issues R's message path (`lnd.js message-path <R>`), R's wallet publishes it, R goes offline");
-    const messagePath = await messagePathFor(n, RL.dataDir, pk.recipient);
+    step(
+      "RL issues R's message path (`async-trampoline message-path <R>`), R's wallet publishes it, R goes offline",
+    );
+    const messagePath = await messagePathFor(RL, pk.recipient);
     say(
       `   blinded path ending at RL, ${messagePath.length} bytes; path_id names R, authenticated by RL's key`,
     );

@@ -164,6 +164,7 @@ export class HoldEngine {
       finish: (hold, to, verdict) => this.finish(hold, to, verdict),
       mayCallHost: (step) => this.mayCallHost(step),
       dead: () => this.dead,
+      fields: (set) => this.setFields(set),
     });
     this.events = {
       htlc: (h) => this.htlc(h),
@@ -236,6 +237,7 @@ export class HoldEngine {
 
   release(pathId: Uint8Array): void {
     if (this.dead || !this.started) return;
+    this.metrics.onionMessage?.('received', 'release_held_htlc');
     try {
       this.onRelease(pathId);
     } catch (err) {
@@ -262,7 +264,7 @@ export class HoldEngine {
     const set = found.set;
     if (!set.complete)
       return { ok: false, error: 'set_incomplete', message: 'the MPP set has not fully arrived' };
-    this.logger.info('operator release', { holdId: holdIdHex, setId: set.id });
+    this.logger.info('operator release', { holdId: holdIdHex, ...this.setFields(set) });
     this.releaseSet(set, 'operator');
     return { ok: true, holdIds: set.parts.map((p) => p.holdIdHex) };
   }
@@ -270,7 +272,7 @@ export class HoldEngine {
   failHold(holdIdHex: string): AdminResult {
     const found = this.adminFind(holdIdHex);
     if (!found.ok) return found;
-    this.logger.info('operator fail', { holdId: holdIdHex, setId: found.set.id });
+    this.logger.info('operator fail', { holdId: holdIdHex, ...this.setFields(found.set) });
     this.failSet(found.set, 'operator');
     return { ok: true, holdIds: found.set.parts.map((p) => p.holdIdHex) };
   }
@@ -350,7 +352,12 @@ export class HoldEngine {
     const wasComplete = set.parts.length > 0 && set.complete;
     this.admit(hold, set);
     this.enqueue(() => this.store.insertHold(hold));
-    this.logger.info('holding htlc', { key: h.key, holdId: holdIdHex, setId: set.id, failAt: hold.failAt });
+    this.logger.info('holding htlc', {
+      ...this.holdFields(hold),
+      holdId: holdIdHex,
+      setId: set.id,
+      failAt: hold.failAt,
+    });
     if (wasComplete) return;
     if (set.complete) this.onComplete(set, true);
     else if (set.timeout === undefined) this.armMppTimeout(set, this.config.mppTimeoutMs);
@@ -408,7 +415,8 @@ export class HoldEngine {
     why: string,
     fields: Record<string, unknown> = {},
   ): void {
-    this.logger.warn(`htlc refused: ${why}`, { key: hold.key, reason, ...fields });
+    this.logger.warn(`htlc refused: ${why}`, { ...this.holdFields(hold), reason, ...fields });
+    this.metrics.holdFailed?.(reason);
     // A refused part never joined its MPP set: stored alone, it cannot mark the set finished.
     hold.setId = `one:${hold.holdIdHex}`;
     hold.state = 'failed';
@@ -540,7 +548,7 @@ export class HoldEngine {
       set.timeout = undefined;
       if (this.dead || set.closed || set.complete) return;
       this.logger.info('MPP set incomplete at timeout; failing its parts', {
-        setId: set.id,
+        ...this.setFields(set),
         received: set.receivedMsat,
         total: set.totalMsat,
       });
@@ -557,7 +565,7 @@ export class HoldEngine {
         const token = p.htlc.asyncHold?.releaseToken;
         if (token !== undefined && this.early.take(bytesToHex(token))) {
           this.metrics.release('early_applied');
-          this.logger.info('early release applied', { setId: set.id });
+          this.logger.info('early release applied', this.setFields(set));
           set.releaseRequested = true;
         }
       }
@@ -585,7 +593,13 @@ export class HoldEngine {
       const stored = this.store.byHoldId(v.holdId);
       if (stored) {
         this.metrics.release('stale');
-        this.logger.info('release for a finished hold ignored', { holdId: idHex, state: stored.state });
+        this.logger.info('release for a finished hold ignored', {
+          holdId: idHex,
+          state: stored.state,
+          key: stored.key,
+          payment_hash: stored.paymentHashHex,
+          amount_msat: stored.htlc.amountInMsat,
+        });
       } else {
         this.metrics.release('dropped');
         this.logger.warn('release dropped: valid path id for an unknown hold', { holdId: idHex });
@@ -619,13 +633,13 @@ export class HoldEngine {
   private releaseFrom(set: HoldSet, via: string): void {
     if (set.closed) {
       this.metrics.release('duplicate');
-      this.logger.debug('duplicate release ignored', { setId: set.id, via });
+      this.logger.debug('duplicate release ignored', { ...this.setFields(set), via });
       return;
     }
     if (!set.complete) {
       set.releaseRequested = true;
       this.logger.info('release before the MPP set is complete; applied on completion', {
-        setId: set.id,
+        ...this.setFields(set),
         via,
       });
       return;
@@ -648,7 +662,8 @@ export class HoldEngine {
     }
     this.closeSet(set);
     this.metrics.release('released');
-    this.logger.info('hold released', { setId: set.id, via, parts: set.parts.length });
+    this.metrics.holdReleased?.(via);
+    this.logger.info('hold released', { ...this.setFields(set), via, parts: set.parts.length });
     if (set.trampoline) {
       this.trampoline.startPayment(set);
       return;
@@ -681,7 +696,7 @@ export class HoldEngine {
     for (const set of this.sets.values()) {
       if (set.closed || set.parts.length === 0 || !isDue(set.failAt, this.height)) continue;
       this.logger.info('hold deadline reached; failing', {
-        setId: set.id,
+        ...this.setFields(set),
         failAt: set.failAt,
         height: this.height,
       });
@@ -698,6 +713,8 @@ export class HoldEngine {
     hold.updatedMs = this.clock.now();
     if (wasActive) this.caps.remove(peerKeyOf(hold.htlc), hold.htlc.amountInMsat);
     this.metrics.holdOutcome(to as HoldOutcome);
+    if (wasActive) this.metrics.holdEnded?.((hold.updatedMs - hold.createdMs) / 1000);
+    if (verdict.kind === 'fail') this.metrics.holdFailed?.(verdict.reason);
     this.enqueue(
       () => this.store.updateHold(hold),
       () => {
@@ -720,6 +737,29 @@ export class HoldEngine {
           this.tokens.delete(bytesToHex(token));
       }
     }
+  }
+
+  // ---- log fields ----
+
+  /** What an operator correlates a hold with (never a preimage, key or path secret). */
+  private holdFields(h: HoldRecord): Record<string, unknown> {
+    return {
+      key: h.key,
+      payment_hash: h.paymentHashHex,
+      amount_msat: h.htlc.amountInMsat,
+      blocks_left: h.failAt - this.height,
+    };
+  }
+
+  private setFields(set: HoldSet): Record<string, unknown> {
+    const l = set.leader;
+    return {
+      setId: set.id,
+      key: set.parts.map((p) => p.key).join(','),
+      payment_hash: l.paymentHashHex,
+      amount_msat: set.incomingMsat,
+      blocks_left: set.failAt - this.height,
+    };
   }
 
   // ---- admin helpers ----
@@ -782,6 +822,7 @@ export class HoldEngine {
       a();
     }
     this.metrics.holdsActive(this.caps.totals().count);
+    this.metrics.heldMsat?.(this.caps.totals().msat);
   }
 
   private deliver(key: string, verdict: Verdict): void {

@@ -21,6 +21,8 @@ export interface PaymentHooks {
   mayCallHost(step: 'pay' | 'track'): boolean;
   /** Whether the engine has died: a late host answer then changes nothing. */
   dead(): boolean;
+  /** What every log line about a hold carries (payment hash, HTLC keys, amount, blocks left). */
+  fields(set: HoldSet): Record<string, unknown>;
 }
 
 export class TrampolinePayments {
@@ -52,7 +54,7 @@ export class TrampolinePayments {
     const amt = req.request.amtToForwardMsat;
     if (req.maxAmountMsat <= 0n || (amt !== undefined && amt > req.maxAmountMsat)) {
       this.logger.warn('trampoline payment refused: incoming does not cover amount and fee', {
-        setId: set.id,
+        ...this.engine.fields(set),
         incoming: set.incomingMsat,
         amtToForward: amt,
       });
@@ -80,7 +82,7 @@ export class TrampolinePayments {
       (r) => this.onPaid(set, r),
       (err: unknown) => {
         // A thrown call does not say the payment failed: it may be in flight. Ask the host if we can.
-        this.logger.error('pay call failed', { setId: set.id, error: String(err) });
+        this.logger.error('pay call failed', { ...this.engine.fields(set), error: String(err) });
         if (this.backend.trackPayment) this.track(set, req, false);
         else this.onPaid(set, { ok: false, reason: `pay call failed: ${String(err)}` });
       },
@@ -96,9 +98,7 @@ export class TrampolinePayments {
     } else {
       this.logger.warn(
         'backend cannot look up payments; paying again and relying on the host to refuse a duplicate',
-        {
-          setId: set.id,
-        },
+        this.engine.fields(set),
       );
       this.callPay(set, req);
     }
@@ -116,7 +116,7 @@ export class TrampolinePayments {
       (err: unknown) => {
         // Unknown outcome: keep the hold paying (the operator can look) rather than risk paying twice.
         this.logger.error('payment lookup failed; hold stays in paying', {
-          setId: set.id,
+          ...this.engine.fields(set),
           error: String(err),
         });
       },
@@ -128,19 +128,22 @@ export class TrampolinePayments {
     const hash = set.leader.htlc.paymentHash;
     let result = r;
     if (r.ok && (r.preimage.length !== 32 || !timingSafeEqual(sha256(r.preimage), hash))) {
-      this.logger.error('host returned a preimage that does not match the payment hash', { setId: set.id });
+      this.logger.error(
+        'host returned a preimage that does not match the payment hash',
+        this.engine.fields(set),
+      );
       result = { ok: false, reason: 'preimage mismatch' };
     }
     const now = this.clock.now();
     if (result.ok) {
       const preimage = result.preimage;
       this.engine.enqueue(() => this.store.finishPayment(set.id, 'succeeded', preimage, undefined, now));
-      this.logger.info('trampoline payment succeeded; settling', { setId: set.id });
+      this.logger.info('trampoline payment succeeded; settling', this.engine.fields(set));
       for (const p of set.parts) this.engine.finish(p, 'settled', { kind: 'settle', preimage });
     } else {
       const reason = result.reason;
       this.engine.enqueue(() => this.store.finishPayment(set.id, 'failed', undefined, reason, now));
-      this.logger.warn('trampoline payment failed', { setId: set.id, reason });
+      this.logger.warn('trampoline payment failed', { ...this.engine.fields(set), reason });
       for (const p of set.parts)
         this.engine.finish(p, 'failed', { kind: 'fail', reason: 'payment_failed', trampoline: true });
     }

@@ -1,13 +1,39 @@
 // The LSP side of a regtest run, shared by the LND integration tests and the demo: the sidecar as a
-// child process (as operators run it) and lncli helpers for invoices and pending HTLCs.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+// child process (`async-trampoline lnd`, as operators run it, on a macaroon baked with exactly the
+// calls it makes, never admin.macaroon), the operator CLI against it, and lncli helpers for
+// invoices and pending HTLCs.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot, type RegtestNetwork, type NodeName } from './network.js';
 import { waitFor } from './wait.js';
 import { connectLnd, type LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { createLogger } from '../../plugin/ops/log.js';
+import { bakeMacaroonCommand } from '../../plugin/backends/lnd/preflight.js';
+import { freePorts } from './ports.js';
+
+/**
+ * Bakes a node's least-privilege sidecar macaroon (once per run dir and node; a macaroon is bound to
+ * the node that baked it) with the documented `lncli bakemacaroon` line for this LND version.
+ */
+export async function bakedMacaroon(net: RegtestNetwork, node: NodeName = 'lsp'): Promise<string> {
+  const path = join(
+    net.runDir,
+    node === 'lsp' ? 'async-trampoline.macaroon' : `async-trampoline-${node}.macaroon`,
+  );
+  if (existsSync(path)) return path;
+  const transport = net.lndVersion.startsWith('v0.20.') ? 'custom-message' : 'native';
+  await net.node(node).lncliRaw(...bakeMacaroonCommand(transport, path));
+  chmodSync(path, 0o600);
+  return path;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 export type LogLine = { level: string; message: string } & Record<string, unknown>;
 
@@ -18,6 +44,9 @@ export class Sidecar {
   private out: WriteStream;
   readonly dataDir: string;
   private exitWaiters: ((code: number | null) => void)[] = [];
+  /** Loopback ports of the admin endpoint and of /metrics + /healthz (picked at the first start). */
+  adminPort = 0;
+  metricsPort = 0;
 
   constructor(
     private readonly net: RegtestNetwork,
@@ -38,12 +67,16 @@ export class Sidecar {
   async start(): Promise<void> {
     const l = await this.net.nodeInfo(this.node);
     const since = this.lines.length;
+    if (this.adminPort === 0) [this.adminPort, this.metricsPort] = await freePorts(2);
     const args = [
-      join(repoRoot(), 'dist', 'plugin', 'lnd.js'),
+      join(repoRoot(), 'dist', 'plugin', 'cli.js'),
+      'lnd',
       `--lnd-rpc=${l.grpcHost}`,
       `--lnd-tls-cert=${l.tlsCertPath}`,
-      `--lnd-macaroon=${l.adminMacaroonPath}`,
+      `--lnd-macaroon=${await bakedMacaroon(this.net, this.node)}`,
       `--data-dir=${this.dataDir}`,
+      `--admin-port=${this.adminPort}`,
+      `--metrics-listen=127.0.0.1:${this.metricsPort}`,
       '--log-level=debug',
       '--notify-base-ms=1000',
       '--notify-cap-ms=3000',
@@ -85,6 +118,24 @@ export class Sidecar {
     );
   }
 
+  /** Runs the operator CLI (`async-trampoline <args>`) against this sidecar. */
+  cli(...args: string[]): Promise<CliResult> {
+    const bin = join(repoRoot(), 'dist', 'plugin', 'cli.js');
+    const conn = [`--data-dir=${this.dataDir}`, `--admin-port=${this.adminPort}`];
+    return new Promise((resolve) => {
+      execFile(process.execPath, [bin, ...args, ...conn], { timeout: 60_000 }, (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: unknown }).code as number | null) : 0;
+        resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
+      });
+    });
+  }
+
+  /** GET a path of the metrics endpoint (/metrics, /healthz). */
+  async scrape(path: string): Promise<{ status: number; body: string }> {
+    const res = await fetch(`http://127.0.0.1:${this.metricsPort}${path}`);
+    return { status: res.status, body: await res.text() };
+  }
+
   count(pred: (l: LogLine) => boolean, from = 0): number {
     return this.lines.slice(from).filter(pred).length;
   }
@@ -108,11 +159,13 @@ export async function sidecarRefusal(
   const p = spawn(
     process.execPath,
     [
-      join(repoRoot(), 'dist', 'plugin', 'lnd.js'),
+      join(repoRoot(), 'dist', 'plugin', 'cli.js'),
+      'lnd',
       `--lnd-rpc=${l.grpcHost}`,
       `--lnd-tls-cert=${l.tlsCertPath}`,
-      `--lnd-macaroon=${l.adminMacaroonPath}`,
+      `--lnd-macaroon=${await bakedMacaroon(net)}`,
       `--data-dir=${dataDir}`,
+      '--admin-port=0',
       ...extra,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },

@@ -5,13 +5,11 @@
 // scenarios run in order and share it. Versions: ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { RegtestNetwork, repoRoot, type LndVersion } from '../../scripts/regtest/network.js';
+import { RegtestNetwork, type LndVersion } from '../../scripts/regtest/network.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
 import {
   sendAsyncPayment,
@@ -312,19 +310,12 @@ for (const version of versions) {
           assert.equal(forged.why, 'hmac');
 
           // A path RL issued (operator command) for S, which has no channel with RL.
-          const { stdout } = await promisify(execFile)(process.execPath, [
-            join(repoRoot(), 'dist', 'plugin', 'lnd.js'),
-            'message-path',
-            hex(pk.sender!),
-            `--lnd-rpc=${net.node('rlsp').grpcHost}`,
-            `--lnd-tls-cert=${net.node('rlsp').tlsCertPath}`,
-            `--lnd-macaroon=${net.node('rlsp').adminMacaroonPath}`,
-            `--data-dir=${rlsp.dataDir}`,
-          ]);
-          const issued = JSON.parse(stdout) as { messagePath: string; hasChannel: boolean };
-          assert.equal(issued.hasChannel, false);
+          const asked = await rlsp.cli('message-path', hex(pk.sender!), '--json');
+          assert.equal(asked.code, 0, asked.stderr);
+          const issued = JSON.parse(asked.stdout) as { message_path: string; has_channel: boolean };
+          assert.equal(issued.has_channel, false);
           m = rlsp.lines.length;
-          await notify(fromHex(issued.messagePath));
+          await notify(fromHex(issued.message_path));
           await rlsp.waitLog('non-client dropped', (l) => /without a channel to us/.test(l.message), m);
           assert.equal(storedAtRl().get(hex(pk.sender!)) ?? 0, 0);
 

@@ -26,9 +26,8 @@ test('sidecar: recipient-LSP mode is off by default, on with its settings', () =
   assert.deepEqual(c.recipientLsp, { maxPerClient: 4, maxTotal: 40, expiryMs: 60_000, relayClients: [C] });
   assert.deepEqual(
     parseSidecarConfig([...base, '--recipient-lsp=true', '--recipient-lsp-relay=all'], {}).recipientLsp,
-    {
-      relayAll: true,
-    },
+    // The option table fills in the defaults (the same ones resolveRecipientLspConfig would).
+    { maxPerClient: 32, maxTotal: 10_000, expiryMs: 86_400_000, relayAll: true },
   );
 });
 

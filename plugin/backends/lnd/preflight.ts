@@ -30,7 +30,12 @@ export interface PreflightOptions {
   onionMessageType: number;
   /** Which parts of LND this process needs: the LSP sidecar, the recipient agent, or the sender SDK. */
   role: 'sidecar' | 'recipient' | 'sender';
+  /** Sidecar modes turned on; their calls are checked only then. */
+  modes?: readonly SidecarMode[];
 }
+
+/** Sidecar features that call LND beyond sender-LSP mode. */
+export type SidecarMode = 'recipient-lsp' | 'lsps5';
 
 export interface PreflightResult {
   facts: LndFacts | undefined;
@@ -61,15 +66,28 @@ interface MethodNeed {
   /** Only on LND versions with native onion messages. */
   onlyNative?: boolean;
   onlyCustom?: boolean;
+  /** Used when allowed; without it a check is skipped with a warning. */
+  optional?: boolean;
+  /** Called only in one of these sidecar modes (the baked macaroon still grants it, so one covers all). */
+  modes?: readonly SidecarMode[];
 }
 
 // Every RPC each role calls, with LND's own permission for it (rpcserver.go / sub-server permission
 // maps). Checked with CheckMacaroonPermissions so a macaroon with uri caveats is judged correctly.
-const NEEDS: MethodNeed[] = [
+// The sidecar's rows are exactly the calls in plugin/backends/lnd/ (test/backends/lnd/macaroon.test.ts
+// keeps the two in sync) and so exactly what `bakeMacaroonCommand` grants.
+export const LND_CALLS: readonly MethodNeed[] = [
   {
     method: '/lnrpc.Lightning/GetInfo',
     perms: [['info', 'read']],
     roles: ['sidecar', 'recipient', 'sender'],
+  },
+  { method: '/verrpc.Versioner/GetVersion', perms: [['info', 'read']], roles: ['sidecar'], optional: true },
+  {
+    method: '/lnrpc.Lightning/CheckMacaroonPermissions',
+    perms: [['macaroon', 'read']],
+    roles: ['sidecar'],
+    optional: true,
   },
   { method: '/routerrpc.Router/HtlcInterceptor', perms: [['offchain', 'write']], roles: ['sidecar'] },
   { method: '/routerrpc.Router/SendPaymentV2', perms: [['offchain', 'write']], roles: ['sidecar'] },
@@ -89,7 +107,7 @@ const NEEDS: MethodNeed[] = [
   },
   { method: '/lnrpc.Lightning/ListPeers', perms: [['peers', 'read']], roles: ['sidecar', 'recipient'] },
   { method: '/lnrpc.Lightning/ListChannels', perms: [['offchain', 'read']], roles: ['sidecar'] },
-  { method: '/lnrpc.Lightning/ConnectPeer', perms: [['peers', 'write']], roles: ['sidecar', 'recipient'] },
+  { method: '/lnrpc.Lightning/ConnectPeer', perms: [['peers', 'write']], roles: ['recipient'] },
   {
     method: '/lnrpc.Lightning/SendOnionMessage',
     perms: [['offchain', 'write']],
@@ -114,7 +132,96 @@ const NEEDS: MethodNeed[] = [
     roles: ['sidecar', 'recipient'],
     onlyCustom: true,
   },
+  // Graph routing of onion messages whose first node is not our peer (backends/lnd/onion-route.ts).
+  { method: '/lnrpc.Lightning/DescribeGraph', perms: [['info', 'read']], roles: ['sidecar'] },
+  // Recipient-LSP mode: clients coming and going (backends/lnd/peer-events.ts).
+  {
+    method: '/lnrpc.Lightning/SubscribePeerEvents',
+    perms: [['peers', 'read']],
+    roles: ['sidecar'],
+    modes: ['recipient-lsp'],
+  },
+  {
+    method: '/lnrpc.Lightning/SubscribeChannelEvents',
+    perms: [['offchain', 'read']],
+    roles: ['sidecar'],
+    modes: ['recipient-lsp'],
+  },
+  // LSPS5: LSPS0 rides on custom messages on every LND version; notifications are signed by the node.
+  {
+    method: '/lnrpc.Lightning/SendCustomMessage',
+    perms: [['offchain', 'write']],
+    roles: ['sidecar'],
+    modes: ['lsps5'],
+  },
+  {
+    method: '/lnrpc.Lightning/SubscribeCustomMessages',
+    perms: [['offchain', 'read']],
+    roles: ['sidecar'],
+    modes: ['lsps5'],
+  },
+  {
+    method: '/lnrpc.Lightning/SignMessage',
+    perms: [['message', 'write']],
+    roles: ['sidecar'],
+    modes: ['lsps5'],
+  },
+  {
+    // Reads protocol.custom-message to check LND 0.20 passes onion messages to us.
+    method: '/lnrpc.Lightning/GetDebugInfo',
+    perms: [
+      ['info', 'read'],
+      ['offchain', 'read'],
+      ['onchain', 'read'],
+      ['peers', 'read'],
+    ],
+    roles: ['sidecar'],
+    onlyCustom: true,
+    optional: true,
+  },
 ];
+
+const applies = (n: MethodNeed, role: PreflightOptions['role'], transport: OnionTransport): boolean =>
+  n.roles.includes(role) &&
+  !(n.onlyNative && transport !== 'native') &&
+  !(n.onlyCustom && transport !== 'custom-message');
+
+const modeOn = (n: MethodNeed, modes: readonly SidecarMode[] | undefined): boolean =>
+  n.modes === undefined || modes === undefined || n.modes.some((m) => modes.includes(m));
+
+/**
+ * The gRPC methods `role` calls on an LND with this onion transport, in the given sidecar modes
+ * (default: every mode, which is what the baked macaroon grants).
+ */
+export function callsOf(
+  role: PreflightOptions['role'],
+  transport: OnionTransport,
+  modes?: readonly SidecarMode[],
+): string[] {
+  return [
+    ...new Set(LND_CALLS.filter((n) => applies(n, role, transport) && modeOn(n, modes)).map((n) => n.method)),
+  ];
+}
+
+/**
+ * The least-privilege macaroon for the sidecar: `lncli bakemacaroon` with one uri: permission per
+ * method it calls, nothing else. LND refuses a uri it does not know, so 0.20 and 0.21 differ.
+ */
+export function bakeMacaroonCommand(
+  transport: OnionTransport,
+  /** Where lncli writes it; null: lncli prints it instead. */
+  saveTo: string | null = 'async-trampoline.macaroon',
+  role: PreflightOptions['role'] = 'sidecar',
+): string[] {
+  const uris = callsOf(role, transport).map((m) => `uri:${m}`);
+  return ['bakemacaroon', ...(saveTo === null ? [] : [`--save_to=${saveTo}`]), ...uris];
+}
+
+const BAKE_HINT =
+  'bake a macaroon with exactly the calls the sidecar makes: `async-trampoline bakemacaroon` prints the lncli line';
+
+// A call no role needs: a macaroon that may make it holds more than the sidecar should have.
+const CANARY = { method: '/lnrpc.Lightning/SendCoins', perms: [{ entity: 'onchain', action: 'write' }] };
 
 /** Sub-servers (build tags) each role needs. routerrpc and verrpc are always compiled in. */
 function neededTags(role: PreflightOptions['role']): string[] {
@@ -187,10 +294,12 @@ export async function preflight(c: LndClients, opts: PreflightOptions): Promise<
     await checkOnionTransport(c, transport, opts.onionMessageType, info, problems, warnings);
   }
 
-  for (const need of NEEDS) {
-    if (!need.roles.includes(opts.role)) continue;
-    if (need.onlyNative && transport !== 'native') continue;
-    if (need.onlyCustom && transport !== 'custom-message') continue;
+  let canCheck = true;
+  const checked = new Set<string>();
+  for (const need of LND_CALLS) {
+    if (!applies(need, opts.role, transport) || !modeOn(need, opts.modes ?? [])) continue;
+    if (checked.has(need.method)) continue;
+    checked.add(need.method);
     try {
       const res = await unary<{ valid: boolean }>(c.lightning, 'CheckMacaroonPermissions', {
         macaroon: c.macaroon,
@@ -202,18 +311,38 @@ export async function preflight(c: LndClients, opts: PreflightOptions): Promise<
       const code = (e as GrpcError).code;
       if (code === GRPC_UNIMPLEMENTED) {
         warnings.push('LND has no CheckMacaroonPermissions; macaroon permissions are not checked up front');
+        canCheck = false;
         break;
       }
       const perms = need.perms.map(([a, b]) => `${a}:${b}`).join(' ');
-      problems.push(
-        lndError(
-          'macaroon_permission',
-          `the macaroon may not call ${need.method} (needs ${perms}): ${msg(e)}`,
-        ),
-      );
+      const text = `the macaroon may not call ${need.method} (needs ${perms}): ${msg(e)}`;
+      if (need.optional) {
+        warnings.push(text);
+        continue;
+      }
+      problems.push(lndError('macaroon_permission', text));
       // Without macaroon:read every check fails the same way; one line says it.
-      if (/macaroon/.test(msg(e)) && /permission denied/.test(msg(e)) && need.method.endsWith('GetInfo'))
+      if (/macaroon/.test(msg(e)) && /permission denied/.test(msg(e)) && need.method.endsWith('GetInfo')) {
+        canCheck = false;
         break;
+      }
+    }
+  }
+  if (problems.some((p) => p.code === 'macaroon_permission')) {
+    warnings.push(BAKE_HINT);
+  } else if (canCheck && opts.role === 'sidecar') {
+    try {
+      const res = await unary<{ valid: boolean }>(c.lightning, 'CheckMacaroonPermissions', {
+        macaroon: c.macaroon,
+        permissions: CANARY.perms,
+        fullMethod: CANARY.method,
+      });
+      if (res.valid)
+        warnings.push(
+          `the macaroon allows more than the sidecar needs (it may even send on-chain funds); ${BAKE_HINT}`,
+        );
+    } catch {
+      // Refused: as it should be.
     }
   }
 

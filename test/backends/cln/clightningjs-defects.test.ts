@@ -52,19 +52,28 @@ function rpcSocket(onRequest: (req: Record<string, unknown>, sock: Socket) => vo
   return new Promise((res) => server.listen(path, () => res({ server, path, dir })));
 }
 
-test('clightningjs Plugin: a getmanifest written in two halves 200 ms apart kills the plugin with a JSON SyntaxError', async () => {
-  const child = runCjs(`const Plugin = require('clightningjs'); new Plugin({ dynamic: false }).start();`);
-  const msg =
-    JSON.stringify({ jsonrpc: '2.0', id: 'cln:getmanifest#1', method: 'getmanifest', params: {} }) + '\n\n';
-  const half = Math.floor(msg.length / 2);
-  child.proc.stdin.write(msg.slice(0, half));
-  await sleep(200); // pacing only: lets the first half arrive as its own chunk, as a pipe may deliver it
-  child.proc.stdin.write(msg.slice(half));
-  const code = await child.exited;
-  assert.notEqual(code, 0, 'the plugin process exited with an error');
-  assert.match(child.stderr(), /SyntaxError/);
-  assert.doesNotMatch(child.stdout(), /"result"/, 'no manifest was ever written');
-});
+test(
+  'clightningjs Plugin: a getmanifest written in two halves 200 ms apart kills the plugin with a JSON SyntaxError',
+  { timeout: 60_000 },
+  async () => {
+    // start() attaches the stdin reader; only then can the halves arrive as two chunks (under load the
+    // child may not read at all before both are written, and one whole message would not crash it).
+    const child = runCjs(
+      `const Plugin = require('clightningjs'); new Plugin({ dynamic: false }).start(); process.stderr.write('started\\n');`,
+    );
+    while (!child.stderr().includes('started')) await sleep(20);
+    const msg =
+      JSON.stringify({ jsonrpc: '2.0', id: 'cln:getmanifest#1', method: 'getmanifest', params: {} }) + '\n\n';
+    const half = Math.floor(msg.length / 2);
+    child.proc.stdin.write(msg.slice(0, half));
+    await sleep(200); // pacing only: lets the first half arrive as its own chunk, as a pipe may deliver it
+    child.proc.stdin.write(msg.slice(half));
+    const code = await child.exited;
+    assert.notEqual(code, 0, 'the plugin process exited with an error');
+    assert.match(child.stderr(), /SyntaxError/);
+    assert.doesNotMatch(child.stdout(), /"result"/, 'no manifest was ever written');
+  },
+);
 
 test('clightningjs RpcWrapper: every call uses id 0, so overlapping calls receive each other’s answers', async () => {
   const seen: Record<string, unknown>[] = [];

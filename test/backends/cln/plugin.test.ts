@@ -155,6 +155,7 @@ test('getmanifest: hooks, subscription, prefixed options, string ids, not dynami
   const methods = (m.rpcmethods as { name: string; usage: string }[]).map((x) => x.name);
   assert.deepEqual(methods, [
     'async-trampoline-list',
+    'async-trampoline-show',
     'async-trampoline-release',
     'async-trampoline-fail',
     'async-trampoline-stats',
