@@ -160,13 +160,18 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
       pathId: new Uint8Array(randomBytes(32)),
     });
 
-  function payAsync(inv: Invoice, sat: number, maxHoldBlocks?: number): Promise<AsyncPaymentResult> {
+  function payAsync(
+    inv: Invoice,
+    sat: number,
+    maxHoldBlocks?: number,
+    // Above the invoice's 80: blocks are mined during holds, and R checks the delta at arrival.
+    finalCltvDelta = 120,
+  ): Promise<AsyncPaymentResult> {
     const result = sendAsyncPayment(sender, {
       paymentHash: fromHex(inv.r_hash),
       paymentAddr: fromHex(inv.payment_addr),
       amountMsat: BigInt(sat) * 1000n,
-      // Above the invoice's 80: blocks are mined during holds, and R checks the delta at arrival.
-      finalCltvDelta: 120,
+      finalCltvDelta,
       hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
       asyncHold: { messagePaths: [messagePath()], ...(maxHoldBlocks ? { maxHoldBlocks } : {}) },
     });
@@ -329,6 +334,85 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
     assert.deepEqual(await lspHtlcs(inv.r_hash), []);
     await assertNoClosures();
   });
+
+  /** Waits for the hold and checks L took the sender's budget as its deadline. */
+  async function heldWithBudget(rHash: string, from: number, holdBlocks: number): Promise<PluginLogLine> {
+    const holding = await waitLog('holding htlc', (l) => l.message === 'holding htlc', from);
+    await assertHeldAtLsp(rHash);
+    const start = Number(holding.failAt) - holdBlocks;
+    const h = await net.height();
+    assert.ok(
+      start >= h - 1 && start <= h,
+      `deadline ${String(holding.failAt)} is the hold start + ${holdBlocks}`,
+    );
+    return holding;
+  }
+
+  /** Mines `n` blocks in steps while the recipient sleeps, checking the HTLC stays held at L. */
+  async function sleepBlocks(rHash: string, n: number): Promise<void> {
+    for (let left = n; left > 0;) {
+      const step = Math.min(25, left);
+      await net.mine(step);
+      left -= step;
+      await assertHeldAtLsp(rHash);
+    }
+  }
+
+  // R needs the invoice's 80 blocks left after the whole budget: 80 + 144 + 6.
+  const BUDGET = 144;
+  const LONG_FINAL_CLTV = 80 + BUDGET + 6;
+
+  scenario('budget 144: recipient asleep 100 blocks, held, released on return, settled', async () => {
+    await ensureRecipient();
+    const inv = await addInvoice(12_000);
+    await net.stopLnd('recipient');
+    const m = mark();
+    const result = payAsync(inv, 12_000, BUDGET, LONG_FINAL_CLTV);
+    await heldWithBudget(inv.r_hash, m, BUDGET);
+    await sleepBlocks(inv.r_hash, 100);
+    await ensureRecipient();
+    const agent = await startAgent();
+    try {
+      const r = await result;
+      assert.equal(r.status, 'SUCCEEDED', `failure ${r.failureCode}`);
+      assert.ok(r.preimage, 'sender has the preimage');
+      assert.equal(createHash('sha256').update(r.preimage).digest('hex'), inv.r_hash);
+      assert.equal(await invoiceState(inv.r_hash), 'SETTLED');
+      await waitLog('released', (l) => l.message === 'hold released', m);
+    } finally {
+      await agent.stop();
+    }
+    await assertNoClosures();
+  });
+
+  scenario(
+    'budget 144, recipient asleep past it: failed back at L at the budget, no channel closes',
+    async () => {
+      await ensureRecipient();
+      const inv = await addInvoice(11_000);
+      await net.stopLnd('recipient');
+      const m = mark();
+      const result = payAsync(inv, 11_000, BUDGET, LONG_FINAL_CLTV);
+      const holding = await heldWithBudget(inv.r_hash, m, BUDGET);
+      const failAt = Number(holding.failAt);
+      await sleepBlocks(inv.r_hash, failAt - 1 - (await net.height()));
+      assert.equal(
+        count((l) => l.message === 'hold deadline reached; failing', m),
+        0,
+        'still held one block before the budget',
+      );
+      await net.mine(1);
+      const r = await result;
+      assert.equal(r.status, 'FAILED');
+      assert.equal(r.failureCode, 'TEMPORARY_NODE_FAILURE');
+      const line = await waitLog('deadline', (l) => l.message === 'hold deadline reached; failing', m);
+      assert.equal(Number(line.height), failAt);
+      assert.deepEqual(await lspHtlcs(inv.r_hash), []);
+      await ensureRecipient();
+      assert.equal(await invoiceState(inv.r_hash), 'OPEN');
+      await assertNoClosures();
+    },
+  );
 
   scenario(
     'trampoline: L holds an HTLC addressed to its virtual channel, pays the invoice with xpay on release, settles',
