@@ -105,7 +105,15 @@ test('CLN: list, show, release, fail and stats answer with the shared fields and
 
   const rel = await s.request('async-trampoline-release', { key: keyA });
   assert.deepEqual(rel.result, { hold_ids: [shown.hold_id] });
-  assert.deepEqual((await pa).result, { result: 'continue' });
+  // Forwarded with our markers stripped (no hold_htlc in extra_tlvs, no async_hold in the payload).
+  const fwd = (await pa).result as { result: string; extra_tlvs: string; payload: string };
+  assert.equal(fwd.result, 'continue');
+  assert.equal(fwd.extra_tlvs, '');
+  assert.doesNotMatch(
+    fwd.payload,
+    /^(?:..)*fe00414f57/,
+    'no async_hold record (4280151) left in the payload',
+  );
   const idB = holds.find((h) => h.htlc_key === `103x1x0/${b.htlcId}`)!.hold_id as string;
   await s.request('async-trampoline-fail', [idB]);
   assert.deepEqual((await pb).result, { result: 'fail', failure_message: '2002' });
