@@ -156,7 +156,7 @@ export class RegtestNetwork {
       lsp: opts.lspRequireInterceptor === false ? [] : ['--requireinterceptor'],
       rlsp: [],
       recipient: ['--accept-keysend'],
-      // A stock node: only the common and version flags.
+      // A stock node: only the common flags.
       middle: [],
     };
     const nodes = {} as Record<NodeName, LndNode>;
@@ -167,7 +167,8 @@ export class RegtestNetwork {
         runDir,
         { p2p: ports[2 + 2 * i]!, grpc: ports[3 + 2 * i]! },
         btcd.conn,
-        versionArgs(opts.lndVersion),
+        // X runs LND's defaults: 0.21 relays onion messages for peers with a channel (L and RL).
+        name === 'middle' ? [] : versionArgs(opts.lndVersion),
       );
     });
     const net = new RegtestNetwork(

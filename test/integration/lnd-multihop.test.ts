@@ -1,6 +1,6 @@
 // Issue 11, scenario 5 on real nodes: the two LSPs are not peers. The network is
-// S -> L -> X -> RL -> R (scripts/regtest/network.ts 'five-node'): X is a stock LND with nothing of
-// ours, and L and RL have no p2p connection, so L's held_htlc_available reaches RL's mailbox only
+// S -> L -> X -> RL -> R (scripts/regtest/network.ts 'five-node'): X is a stock LND on its default
+// onion-message settings with nothing of ours, and L and RL have no p2p connection, so L's held_htlc_available reaches RL's mailbox only
 // routed over the channel graph through X, and RL's release reaches L (the reply path's intro) only
 // the same way back. R is a stock LND with --accept-keysend, offline before each payment.
 // Only LND 0.21 relays onion messages; on 0.20 X would drop them, so the suite skips there.
