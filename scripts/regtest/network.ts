@@ -3,8 +3,13 @@
 //   sender (S) --chan--> lsp (L) --chan--> rlsp (RL) --chan--> recipient (R)
 //
 // one btcd, four LND nodes on loopback ports, channels confirmed and announced, every node's graph
-// holding all three channels. Everything lives under one run directory, which teardown removes unless
-// asked to keep the logs (a failing test keeps them and prints where they are).
+// holding all three channels. The 'five-node' topology puts one more stock LND node between the
+// two LSPs, so that L and RL are not peers and onion messages between them take the graph:
+//
+//   sender (S) --> lsp (L) --> middle (X) --> rlsp (RL) --> recipient (R)
+//
+// Everything lives under one run directory, which teardown removes unless asked to keep the logs
+// (a failing test keeps them and prints where they are).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -18,7 +23,9 @@ import { waitFor } from './wait.js';
 export type { LndVersion } from './binaries.js';
 export type { NodeInfo } from './lnd-node.js';
 
-export type NodeName = 'sender' | 'lsp' | 'rlsp' | 'recipient';
+/** 'middle' exists only in the 'five-node' topology. */
+export type NodeName = 'sender' | 'lsp' | 'rlsp' | 'recipient' | 'middle';
+/** The nodes of the default topology. */
 export const NODE_NAMES: readonly NodeName[] = ['sender', 'lsp', 'rlsp', 'recipient'];
 
 /** Channels opened at start, opener first. */
@@ -27,12 +34,23 @@ export const CHANNELS: readonly (readonly [NodeName, NodeName])[] = [
   ['lsp', 'rlsp'],
   ['rlsp', 'recipient'],
 ];
+/** The 'five-node' topology: X between L and RL, which are not peers. */
+export const FIVE_NODE_NAMES: readonly NodeName[] = ['sender', 'lsp', 'middle', 'rlsp', 'recipient'];
+export const FIVE_NODE_CHANNELS: readonly (readonly [NodeName, NodeName])[] = [
+  ['sender', 'lsp'],
+  ['lsp', 'middle'],
+  ['middle', 'rlsp'],
+  ['rlsp', 'recipient'],
+];
+export type Topology = 'four-node' | 'five-node';
 export const CHANNEL_CAPACITY_SAT = 10_000_000;
 /** Pushed to the far side of each channel, so payments can also flow back (refunds, replies). */
 export const CHANNEL_PUSH_SAT = 3_000_000;
 
 export interface StartOptions {
   lndVersion: LndVersion;
+  /** 'four-node' (default): S-L-RL-R. 'five-node': S-L-X-RL-R, X a stock LND, L and RL not peers. */
+  topology?: Topology;
   /** Extra flags for L (the LSP running our sidecar). */
   extraLspArgs?: string[];
   /** Extra flags per node. */
@@ -97,6 +115,10 @@ export class RegtestNetwork {
     readonly btcd: Btcd,
     private readonly nodes: Record<NodeName, LndNode>,
     private readonly logFn: (line: string) => void,
+    /** The nodes of this run's topology, in path order. */
+    readonly names: readonly NodeName[] = NODE_NAMES,
+    /** Its channels, opener first. */
+    readonly channelList: readonly (readonly [NodeName, NodeName])[] = CHANNELS,
   ) {}
 
   log(msg: string): void {
@@ -112,7 +134,9 @@ export class RegtestNetwork {
   }
 
   node(name: NodeName): LndNode {
-    return this.nodes[name];
+    const n = this.nodes[name];
+    if (!n) throw new Error(`no node '${name}' in this topology (${this.names.join(', ')})`);
+    return n;
   }
 
   /** Brings the whole network up; on any failure it tears down, keeping the logs. */
@@ -123,27 +147,40 @@ export class RegtestNetwork {
     mkdirSync(runDir, { recursive: true });
     const logFn = opts.log ?? ((line: string) => process.stderr.write(`[regtest] ${line}\n`));
 
-    const ports = await freePorts(2 + 2 * NODE_NAMES.length);
+    const five = opts.topology === 'five-node';
+    const names = five ? FIVE_NODE_NAMES : NODE_NAMES;
+    const ports = await freePorts(2 + 2 * names.length);
     const btcd = new Btcd(bins, join(runDir, 'btcd'), { rpc: ports[0]!, p2p: ports[1]! });
     const roleArgs: Record<NodeName, string[]> = {
       sender: [],
       lsp: opts.lspRequireInterceptor === false ? [] : ['--requireinterceptor'],
       rlsp: [],
       recipient: ['--accept-keysend'],
+      // A stock node: only the common flags.
+      middle: [],
     };
     const nodes = {} as Record<NodeName, LndNode>;
-    NODE_NAMES.forEach((name, i) => {
+    names.forEach((name, i) => {
       nodes[name] = new LndNode(
         name,
         bins.lnd,
         runDir,
         { p2p: ports[2 + 2 * i]!, grpc: ports[3 + 2 * i]! },
         btcd.conn,
-        versionArgs(opts.lndVersion),
+        // X runs LND's defaults: 0.21 relays onion messages for peers with a channel (L and RL).
+        name === 'middle' ? [] : versionArgs(opts.lndVersion),
       );
     });
-    const net = new RegtestNetwork(opts.lndVersion, runDir, btcd, nodes, logFn);
-    for (const name of NODE_NAMES) {
+    const net = new RegtestNetwork(
+      opts.lndVersion,
+      runDir,
+      btcd,
+      nodes,
+      logFn,
+      names,
+      five ? FIVE_NODE_CHANNELS : CHANNELS,
+    );
+    for (const name of names) {
       net.startArgs.set(name, [
         ...roleArgs[name],
         ...(opts.extraArgs?.[name] ?? []),
@@ -168,11 +205,11 @@ export class RegtestNetwork {
     // generatetoaddress). The nodes wait at RPC_ACTIVE until the first fresh block (lnd wants a tip
     // less than ~2 hours old; the genesis block is from 2011), which is enough for newaddress.
     await this.step('start btcd', () => btcd.start(BURN_ADDRESS));
-    await this.step('start 4 lnd nodes', () =>
-      Promise.all(NODE_NAMES.map((n) => this.nodes[n].start(this.startArgs.get(n) ?? [], 'rpc'))),
+    await this.step(`start ${this.names.length} lnd nodes`, () =>
+      Promise.all(this.names.map((n) => this.nodes[n].start(this.startArgs.get(n) ?? [], 'rpc'))),
     );
 
-    // Coinbases go to S, then S funds L and RL: the three channel openers.
+    // Coinbases go to S, then S funds the other channel openers (L and RL; X too in five-node).
     const senderAddr = (await this.lncli<{ address: string }>('sender', 'newaddress', 'p2wkh')).address;
     await this.step(`restart btcd mining to sender ${senderAddr}`, () => btcd.restart(senderAddr));
     // 100 confirmations mature the first coinbases (five mature ones: 250 BTC for S). One more block
@@ -184,20 +221,21 @@ export class RegtestNetwork {
     });
 
     const fund = 5 * CHANNEL_CAPACITY_SAT;
-    await this.step('fund lsp and rlsp', async () => {
+    const openers = [...new Set(this.channelList.map(([a]) => a))].filter((n) => n !== 'sender');
+    await this.step(`fund ${openers.join(' and ')}`, async () => {
       const to: Record<string, number> = {};
-      for (const n of ['lsp', 'rlsp'] as const) {
+      for (const n of openers) {
         to[(await this.lncli<{ address: string }>(n, 'newaddress', 'p2wkh')).address] = fund;
       }
       // Retried: the wallet may still be catching up on the blocks just mined.
       const { txid } = await waitFor(
-        'sender sendmany to lsp and rlsp',
+        `sender sendmany to ${openers.join(' and ')}`,
         () => this.lncli<{ txid: string }>('sender', 'sendmany', JSON.stringify(to), '--sat_per_vbyte=2'),
         { timeoutMs: 30_000, intervalMs: 1000 },
       );
       await this.waitMempool([txid]);
       await this.mine(1);
-      for (const n of ['lsp', 'rlsp'] as const) {
+      for (const n of openers) {
         await waitFor(
           `${n} confirmed balance`,
           async () =>
@@ -210,7 +248,7 @@ export class RegtestNetwork {
 
     await this.step('connect peers and open channels', async () => {
       const txids: string[] = [];
-      for (const [a, b] of CHANNELS) {
+      for (const [a, b] of this.channelList) {
         await this.connectPeers(a, b);
         const r = await this.lncli<{ funding_txid: string }>(
           a,
@@ -229,10 +267,10 @@ export class RegtestNetwork {
     // 6 confirmations: channels are usable after 1 (defaultchanconfs), announced after 6.
     await this.step('confirm channels (6 blocks)', () => this.mine(6));
     await this.step('wait for active channels', async () => {
-      for (const [a, b] of CHANNELS) await this.waitChannelActive(a, b);
+      for (const [a, b] of this.channelList) await this.waitChannelActive(a, b);
     });
     await this.step('wait for every graph to hold all channels', async () => {
-      for (const n of NODE_NAMES) await this.waitGraph(n, CHANNELS.length);
+      for (const n of this.names) await this.waitGraph(n, this.channelList.length);
     });
     this.log('network ready');
   }
@@ -302,7 +340,7 @@ export class RegtestNetwork {
         const announced = g.nodes.filter((n) => n.features && Object.keys(n.features).length > 0).length;
         return (
           g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges &&
-          announced >= NODE_NAMES.length
+          announced >= this.names.length
         );
       },
       { timeoutMs, intervalMs: 500 },
@@ -311,7 +349,7 @@ export class RegtestNetwork {
 
   /** Connects a to b over p2p; already being connected counts as success. */
   async connectPeers(a: NodeName, b: NodeName): Promise<void> {
-    const target = this.nodes[b];
+    const target = this.node(b);
     try {
       await this.lncli(a, 'connect', `${await target.pubkey()}@${target.p2pHost}`);
     } catch (e) {
@@ -327,15 +365,15 @@ export class RegtestNetwork {
 
   /** Runs lncli on a node; returns its parsed JSON output. */
   async lncli<T = Record<string, unknown>>(name: NodeName, ...args: string[]): Promise<T> {
-    return (await this.nodes[name].lncli(...args)) as T;
+    return (await this.node(name).lncli(...args)) as T;
   }
 
   async nodeInfo(name: NodeName): Promise<NodeInfo> {
-    return this.nodes[name].info();
+    return this.node(name).info();
   }
 
   async stopNode(name: NodeName): Promise<void> {
-    await this.step(`stop ${name}`, () => this.nodes[name].stop());
+    await this.step(`stop ${name}`, () => this.node(name).stop());
   }
 
   /**
@@ -353,7 +391,7 @@ export class RegtestNetwork {
   async startNode(name: NodeName, opts: { args?: string[] } = {}): Promise<void> {
     if (opts.args) this.startArgs.set(name, [...opts.args]);
     await this.step(`start ${name}`, async () => {
-      await this.nodes[name].start(this.startArgs.get(name) ?? [], 'server');
+      await this.node(name).start(this.startArgs.get(name) ?? [], 'server');
       await this.waitSynced(name);
     });
   }
@@ -364,7 +402,7 @@ export class RegtestNetwork {
     this.tornDown = true;
     // SIGKILL straight away: a graceful stop per node would only slow every test down, and the
     // data is thrown away (logs are written line by line, so they are complete either way).
-    await Promise.all([...NODE_NAMES.map((n) => this.nodes[n].kill()), this.btcd.kill()]);
+    await Promise.all([...this.names.map((n) => this.nodes[n].kill()), this.btcd.kill()]);
     if (opts.keepLogs) {
       this.log(`logs kept in ${this.runDir} (lnd: <node>/logs/bitcoin/regtest/lnd.log, btcd: btcd/logs)`);
     } else {
