@@ -4,18 +4,23 @@
 //
 // Built from the same parts as network.ts (one btcd, LndNode, Daemon, free ports, run directory
 // under .regtest/), with L a ClnNode whose chain backend is btcd through our bitcoin-cli shim.
+// With `middle: true` a stock LND X stands between the LSPs, so L and RL are not peers and onion
+// messages between them take the graph:
+//
+//   sender (S) --> lsp (L, CLN) --> middle (X, LND) --> rlsp (RL) --> recipient (R)
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { nodeBinaries, type LndVersion } from './binaries.js';
 import { BURN_ADDRESS, Btcd } from './btcd.js';
 import { ClnNode, clnBinaries } from './cln-node.js';
-import { LndNode } from './lnd-node.js';
+import { LndNode, type NodeInfo } from './lnd-node.js';
 import { CHANNEL_CAPACITY_SAT, CHANNEL_PUSH_SAT, repoRoot, versionArgs, type Channel } from './network.js';
 import { freePorts } from './ports.js';
 import { waitFor } from './wait.js';
 
-export type LndName = 'sender' | 'rlsp' | 'recipient';
+/** 'middle' exists only with `middle: true`. */
+export type LndName = 'sender' | 'rlsp' | 'recipient' | 'middle';
 const LND_NAMES: readonly LndName[] = ['sender', 'rlsp', 'recipient'];
 
 export interface ClnStartOptions {
@@ -24,6 +29,10 @@ export interface ClnStartOptions {
   lspArgs?: string[];
   log?: (line: string) => void;
   baseDir?: string;
+  /** Put X, a stock LND on its default onion-message settings, between L and RL (not peers then). */
+  middle?: boolean;
+  /** Extra flags per LND node, on every start (e.g. RL: --requireinterceptor for its sidecar). */
+  lndArgs?: Partial<Record<LndName, string[]>>;
 }
 
 export class ClnLspNetwork {
@@ -37,6 +46,9 @@ export class ClnLspNetwork {
     readonly lsp: ClnNode,
     private readonly nodes: Record<LndName, LndNode>,
     private readonly logFn: (line: string) => void,
+    /** The LND nodes of this run (X too with `middle`). */
+    readonly lndNames: readonly LndName[] = LND_NAMES,
+    private readonly lndArgs: Partial<Record<LndName, string[]>> = {},
   ) {}
 
   log(msg: string): void {
@@ -52,7 +64,18 @@ export class ClnLspNetwork {
   }
 
   node(name: LndName): LndNode {
-    return this.nodes[name];
+    const n = this.nodes[name];
+    if (!n) throw new Error(`no LND node '${name}' in this network (${this.lndNames.join(', ')})`);
+    return n;
+  }
+
+  /** X is between L and RL (ClnStartOptions.middle). */
+  get hasMiddle(): boolean {
+    return this.lndNames.includes('middle');
+  }
+
+  async nodeInfo(name: LndName): Promise<NodeInfo> {
+    return this.node(name).info();
   }
 
   static async start(opts: ClnStartOptions): Promise<ClnLspNetwork> {
@@ -62,17 +85,21 @@ export class ClnLspNetwork {
     const runDir = resolve(opts.baseDir ?? join(repoRoot(), '.regtest', `cln-${runId}`));
     mkdirSync(runDir, { recursive: true });
     const logFn = opts.log ?? ((line: string) => process.stderr.write(`[regtest] ${line}\n`));
-    const ports = await freePorts(3 + 2 * LND_NAMES.length);
+    const lndNames: readonly LndName[] = opts.middle ? [...LND_NAMES, 'middle'] : LND_NAMES;
+    const ports = await freePorts(3 + 2 * lndNames.length);
     const btcd = new Btcd(bins, join(runDir, 'btcd'), { rpc: ports[0]!, p2p: ports[1]! });
     const nodes = {} as Record<LndName, LndNode>;
-    LND_NAMES.forEach((name, i) => {
+    lndNames.forEach((name, i) => {
       nodes[name] = new LndNode(
         name,
         bins.lnd,
         runDir,
         { p2p: ports[3 + 2 * i]!, grpc: ports[4 + 2 * i]! },
         btcd.conn,
-        [...versionArgs(opts.lndVersion), ...(name === 'recipient' ? ['--accept-keysend'] : [])],
+        // X runs LND's defaults: 0.21 relays onion messages for peers with a channel (L and RL).
+        name === 'middle'
+          ? []
+          : [...versionArgs(opts.lndVersion), ...(name === 'recipient' ? ['--accept-keysend'] : [])],
       );
     });
     const lsp = new ClnNode(cln, {
@@ -84,7 +111,7 @@ export class ClnLspNetwork {
       withPlugin: true,
     });
     lsp.extraArgs = opts.lspArgs ?? [];
-    const net = new ClnLspNetwork(opts.lndVersion, runDir, btcd, lsp, nodes, logFn);
+    const net = new ClnLspNetwork(opts.lndVersion, runDir, btcd, lsp, nodes, logFn, lndNames, opts.lndArgs);
     net.log(`CLN LSP + LND ${opts.lndVersion} network in ${runDir}`);
     try {
       await net.bringUp();
@@ -99,8 +126,8 @@ export class ClnLspNetwork {
   private async bringUp(): Promise<void> {
     const { btcd, lsp } = this;
     await this.step('start btcd', () => btcd.start(BURN_ADDRESS));
-    await this.step('start 3 lnd nodes', () =>
-      Promise.all(LND_NAMES.map((n) => this.nodes[n].start([], 'rpc'))),
+    await this.step(`start ${this.lndNames.length} lnd nodes`, () =>
+      Promise.all(this.lndNames.map((n) => this.nodes[n].start(this.lndArgs[n] ?? [], 'rpc'))),
     );
     const senderAddr = (await this.lncli<{ address: string }>('sender', 'newaddress', 'p2wkh')).address;
     // btcd wipes its chain on restart: lightningd starts only once the mining address is final.
@@ -117,15 +144,13 @@ export class ClnLspNetwork {
       const lspAddr = a.bech32 ?? a.p2tr;
       if (!lspAddr) throw new Error(`lsp newaddr gave no address: ${JSON.stringify(a)}`);
       const rlspAddr = (await this.lncli<{ address: string }>('rlsp', 'newaddress', 'p2wkh')).address;
+      // X opens the X-RL channel, so it needs coins too.
+      const to: Record<string, number> = { [lspAddr]: fund, [rlspAddr]: fund };
+      if (this.hasMiddle)
+        to[(await this.lncli<{ address: string }>('middle', 'newaddress', 'p2wkh')).address] = fund;
       const { txid } = await waitFor(
         'sender sendmany to lsp and rlsp',
-        () =>
-          this.lncli<{ txid: string }>(
-            'sender',
-            'sendmany',
-            JSON.stringify({ [lspAddr]: fund, [rlspAddr]: fund }),
-            '--sat_per_vbyte=2',
-          ),
+        () => this.lncli<{ txid: string }>('sender', 'sendmany', JSON.stringify(to), '--sat_per_vbyte=2'),
         { timeoutMs: 30_000, intervalMs: 1000 },
       );
       await this.waitMempool([txid]);
@@ -134,13 +159,14 @@ export class ClnLspNetwork {
         const f = await lsp.rpc<{ outputs: { status: string; amount_msat: number }[] }>('listfunds');
         return f.outputs.some((o) => o.status === 'confirmed' && o.amount_msat >= fund * 1000);
       });
-      await waitFor(
-        'rlsp confirmed balance',
-        async () =>
-          Number(
-            (await this.lncli<{ confirmed_balance: string }>('rlsp', 'walletbalance')).confirmed_balance,
-          ) >= fund,
-      );
+      for (const n of this.hasMiddle ? (['rlsp', 'middle'] as const) : (['rlsp'] as const)) {
+        await waitFor(
+          `${n} confirmed balance`,
+          async () =>
+            Number((await this.lncli<{ confirmed_balance: string }>(n, 'walletbalance')).confirmed_balance) >=
+            fund,
+        );
+      }
     });
 
     // One channel per block, in the order lightningd learns them: lightningd v26.06.6 answers
@@ -159,8 +185,8 @@ export class ClnLspNetwork {
       );
       await this.waitMempool([sl.funding_txid]);
       await this.mine(1);
-      // L -> RL: CLN opens to LND.
-      const rl = this.nodes.rlsp;
+      // L -> RL (L -> X with middle): CLN opens to LND.
+      const rl = this.hasMiddle ? this.nodes.middle : this.nodes.rlsp;
       await lsp.rpc('connect', { id: `${await rl.pubkey()}@${rl.p2pHost}` });
       const lr = await lsp.rpc<{ txid: string }>('fundchannel', {
         id: await rl.pubkey(),
@@ -171,6 +197,7 @@ export class ClnLspNetwork {
       });
       await this.waitMempool([lr.txid]);
       await this.mine(1);
+      if (this.hasMiddle) await this.openMiddleToRlsp();
       // RL -> R.
       await this.connectLndTo('rlsp', await this.nodes.recipient.pubkey(), this.nodes.recipient.p2pHost);
       const rr = await this.lncli<{ funding_txid: string }>(
@@ -188,19 +215,80 @@ export class ClnLspNetwork {
     await this.step('wait for active channels', async () => {
       await this.waitLndChannelActive('sender', await lsp.nodeId());
       await this.waitLspChannelsNormal(2);
-      await this.waitLndChannelActive('rlsp', await lsp.nodeId());
+      if (this.hasMiddle) {
+        await this.waitLndChannelActive('middle', await lsp.nodeId());
+        await this.waitLndChannelActive('rlsp', await this.nodes.middle.pubkey());
+      } else {
+        await this.waitLndChannelActive('rlsp', await lsp.nodeId());
+      }
       await this.waitLndChannelActive('rlsp', await this.nodes.recipient.pubkey());
     });
     await this.step('wait for the routing graphs to hold all channels', async () => {
       // S builds routes, RL forwards; R routes nothing (its agent messages its peer RL directly).
-      for (const n of ['sender', 'rlsp'] as const) await this.waitLndGraph(n, 3);
-      await waitFor(
-        'lsp graph with 3 channels',
-        async () => (await lsp.rpc<{ channels: unknown[] }>('listchannels')).channels.length >= 6,
-        { timeoutMs: 120_000, intervalMs: 500 },
-      );
+      // With X: 4 channels, and X and RL route onion messages too.
+      const edges = this.hasMiddle ? 4 : 3;
+      const routers = this.hasMiddle
+        ? (['sender', 'middle', 'rlsp'] as const)
+        : (['sender', 'rlsp'] as const);
+      for (const n of routers) {
+        try {
+          // RL needs only the channels to L (L-X, X-RL) and its own: S's update of S-L, relayed
+          // L -> X -> RL, was seen not to reach it within the wait, and nothing of RL's uses it.
+          await this.waitLndGraph(n, n === 'rlsp' && this.hasMiddle ? 3 : edges);
+        } catch (e) {
+          await this.logGraph(n);
+          throw e;
+        }
+      }
+      await this.waitLspGraph(edges);
     });
     this.log('network ready');
+  }
+
+  /**
+   * X -> RL, confirmed and announced before RL -> R is opened: lightningd then learns the two remote
+   * channels in scid order (see the comment on one channel per block above).
+   */
+  private async openMiddleToRlsp(): Promise<void> {
+    await this.connectLndTo('middle', await this.nodes.rlsp.pubkey(), this.nodes.rlsp.p2pHost);
+    const xr = await this.lncli<{ funding_txid: string }>(
+      'middle',
+      'openchannel',
+      `--node_key=${await this.nodes.rlsp.pubkey()}`,
+      `--local_amt=${CHANNEL_CAPACITY_SAT}`,
+      `--push_amt=${CHANNEL_PUSH_SAT}`,
+      '--sat_per_vbyte=2',
+    );
+    await this.waitMempool([xr.funding_txid]);
+    await this.mine(6);
+    await this.waitLspGraph(3);
+  }
+
+  /** What `name`'s graph holds (which channels, policies, node announcements), for a failed wait. */
+  private async logGraph(name: LndName): Promise<void> {
+    const g = await this.lncli<{
+      nodes: { pub_key: string; alias: string; features?: Record<string, unknown> }[];
+      edges: { node1_pub: string; node2_pub: string; node1_policy: unknown; node2_policy: unknown }[];
+    }>(name, 'describegraph');
+    const alias = new Map(g.nodes.map((x) => [x.pub_key, x.alias || x.pub_key.slice(0, 8)]));
+    const nodes = g.nodes.map(
+      (x) => `${alias.get(x.pub_key)}(${Object.keys(x.features ?? {}).length} features)`,
+    );
+    const edges = g.edges.map(
+      (e) =>
+        `${alias.get(e.node1_pub) ?? e.node1_pub.slice(0, 8)}-${alias.get(e.node2_pub) ?? e.node2_pub.slice(0, 8)}` +
+        `(${e.node1_policy ? 1 : 0}${e.node2_policy ? 1 : 0})`,
+    );
+    this.log(`${name} graph: nodes ${nodes.join(' ')}; edges ${edges.join(' ')}`);
+  }
+
+  /** Waits until lightningd's gossip holds `n` channels, both directions of each. */
+  async waitLspGraph(n: number, timeoutMs = 120_000): Promise<void> {
+    await waitFor(
+      `lsp graph with ${n} channels`,
+      async () => (await this.lsp.rpc<{ channels: unknown[] }>('listchannels')).channels.length >= 2 * n,
+      { timeoutMs, intervalMs: 500 },
+    );
   }
 
   /** Mines `n` blocks and waits until every running node has synced them. */
@@ -208,7 +296,7 @@ export class ClnLspNetwork {
     const hashes = await this.btcd.generate(n);
     const h = await this.btcd.height();
     await Promise.all([
-      ...LND_NAMES.filter((x) => this.nodes[x].isRunning).map((x) => this.waitLndSynced(x, h)),
+      ...this.lndNames.filter((x) => this.nodes[x].isRunning).map((x) => this.waitLndSynced(x, h)),
       ...(this.lsp.isRunning ? [this.lsp.waitSynced(h)] : []),
     ]);
     return hashes;
@@ -288,7 +376,10 @@ export class ClnLspNetwork {
           edges: { node1_policy: unknown; node2_policy: unknown }[];
         }>(name, 'describegraph');
         const announced = g.nodes.filter((x) => x.features && Object.keys(x.features).length > 0).length;
-        return g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges && announced >= 4;
+        return (
+          g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges &&
+          announced >= this.lndNames.length + 1
+        );
       },
       { timeoutMs, intervalMs: 500 },
     );
@@ -304,7 +395,7 @@ export class ClnLspNetwork {
 
   async startLnd(name: LndName): Promise<void> {
     await this.step(`start ${name}`, async () => {
-      await this.nodes[name].start([], 'server');
+      await this.nodes[name].start(this.lndArgs[name] ?? [], 'server');
       await this.waitLndSynced(name);
     });
   }
@@ -317,7 +408,7 @@ export class ClnLspNetwork {
   async teardown(opts: { keepLogs?: boolean } = {}): Promise<void> {
     if (this.tornDown) return;
     this.tornDown = true;
-    await Promise.all([...LND_NAMES.map((n) => this.nodes[n].kill()), this.lsp.kill(), this.btcd.kill()]);
+    await Promise.all([...this.lndNames.map((n) => this.nodes[n].kill()), this.lsp.kill(), this.btcd.kill()]);
     if (opts.keepLogs) {
       this.log(
         `logs kept in ${this.runDir} (lightningd: lsp/lightningd.log, plugin: lsp/lightningd.out.log)`,

@@ -7,17 +7,27 @@ import { chmodSync, createWriteStream, existsSync, mkdirSync, type WriteStream }
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot, type RegtestNetwork, type NodeName } from './network.js';
+import type { LndVersion } from './binaries.js';
+import type { LndNode, NodeInfo } from './lnd-node.js';
 import { waitFor } from './wait.js';
 import { connectLnd, type LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { createLogger } from '../../plugin/ops/log.js';
 import { bakeMacaroonCommand } from '../../plugin/backends/lnd/preflight.js';
 import { freePorts } from './ports.js';
 
+/** What a sidecar needs of its network: a RegtestNetwork, or a ClnLspNetwork for its LND nodes. */
+export interface SidecarNetwork {
+  readonly runDir: string;
+  readonly lndVersion: LndVersion;
+  nodeInfo(name: NodeName): Promise<NodeInfo>;
+  node(name: NodeName): LndNode;
+}
+
 /**
  * Bakes a node's least-privilege sidecar macaroon (once per run dir and node; a macaroon is bound to
  * the node that baked it) with the documented `lncli bakemacaroon` line for this LND version.
  */
-export async function bakedMacaroon(net: RegtestNetwork, node: NodeName = 'lsp'): Promise<string> {
+export async function bakedMacaroon(net: SidecarNetwork, node: NodeName = 'lsp'): Promise<string> {
   const path = join(
     net.runDir,
     node === 'lsp' ? 'async-trampoline.macaroon' : `async-trampoline-${node}.macaroon`,
@@ -49,7 +59,7 @@ export class Sidecar {
   metricsPort = 0;
 
   constructor(
-    private readonly net: RegtestNetwork,
+    private readonly net: SidecarNetwork,
     private readonly extraArgs: string[] = [],
     /** The node it runs beside; another node than L gets its own data dir and log file. */
     readonly node: NodeName = 'lsp',
