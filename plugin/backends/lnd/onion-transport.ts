@@ -58,6 +58,7 @@ export interface OnionTransportOptions {
 }
 
 export class LndOnionTransport extends ReconnectingStream<ClientReadableStream<unknown>> {
+  private readonly method: 'SubscribeOnionMessages' | 'SubscribeCustomMessages';
   private readonly types: AsyncMessageTypes;
   private readonly customType: number;
 
@@ -67,8 +68,9 @@ export class LndOnionTransport extends ReconnectingStream<ClientReadableStream<u
     private readonly onMessage: (m: InboundOnionMessage) => void,
     log: Logger,
   ) {
-    const method = subscribeMethod(opts.kind);
+    const method = opts.kind === 'native' ? 'SubscribeOnionMessages' : 'SubscribeCustomMessages';
     super(log, { openFailed: `cannot open ${method}`, ended: `${method} stream ended; reconnecting` });
+    this.method = method;
     this.types = opts.types ?? DEFAULT_ASYNC_MESSAGE_TYPES;
     this.customType = opts.customMessageType ?? ONION_MESSAGE_TYPE;
   }
@@ -115,7 +117,7 @@ export class LndOnionTransport extends ReconnectingStream<ClientReadableStream<u
   }
 
   protected openStream(): ClientReadableStream<unknown> {
-    return serverStream(this.clients.lightning, subscribeMethod(this.opts.kind), {});
+    return serverStream(this.clients.lightning, this.method, {});
   }
 
   protected attach(s: ClientReadableStream<unknown>): void {
@@ -178,10 +180,6 @@ export class LndOnionTransport extends ReconnectingStream<ClientReadableStream<u
       replyPath: peeled.replyPath,
     });
   }
-}
-
-function subscribeMethod(kind: TransportKind): string {
-  return kind === 'native' ? 'SubscribeOnionMessages' : 'SubscribeCustomMessages';
 }
 
 function fromRpcPath(p: OnionMessageUpdate['reply_path']): BlindedPath | undefined {
