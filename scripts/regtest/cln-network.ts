@@ -22,6 +22,8 @@ export interface ClnStartOptions {
   lndVersion: LndVersion;
   /** Extra lightningd flags for L (plugin options). */
   lspArgs?: string[];
+  /** Extra environment for L's lightningd and its plugins. */
+  lspEnv?: Record<string, string>;
   log?: (line: string) => void;
   baseDir?: string;
 }
@@ -84,6 +86,7 @@ export class ClnLspNetwork {
       withPlugin: true,
     });
     lsp.extraArgs = opts.lspArgs ?? [];
+    lsp.extraEnv = opts.lspEnv ?? {};
     const net = new ClnLspNetwork(opts.lndVersion, runDir, btcd, lsp, nodes, logFn);
     net.log(`CLN LSP + LND ${opts.lndVersion} network in ${runDir}`);
     try {

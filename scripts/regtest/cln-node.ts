@@ -54,6 +54,8 @@ export class ClnNode {
   private readonly shim: string;
   /** Extra flags of the next start (plugin options); kept across restarts. */
   extraArgs: string[] = [];
+  /** Extra environment of the next start, passed on to the plugins (e.g. NODE_OPTIONS for profiling). */
+  extraEnv: Record<string, string> = {};
   /** Load cln.js with `important-plugin` (as deployed) or plain `plugin` (lightningd outlives it). */
   pluginImportant = true;
 
@@ -146,6 +148,7 @@ export class ClnNode {
       // The plugin's `#!/usr/bin/env node` must find this node.
       PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
       ASYNC_TRAMPOLINE_LOG_LEVEL: 'debug',
+      ...this.extraEnv,
     };
     this.daemon.start(this.args(), env);
     await waitFor(
