@@ -41,7 +41,9 @@ export async function benchClnNetwork(o: ClnBenchOptions): Promise<Figure[]> {
     // As an operator runs it: info, not the suite's debug (each log line is a write to stderr).
     lspArgs: ['--async-trampoline-log-level=info'],
     log: (l) => log(l),
-    ...(o.pluginCpuProfDir ? { lspEnv: cpuProfEnv(o.pluginCpuProfDir) } : {}),
+    ...(o.pluginCpuProfDir
+      ? { lspPluginNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${o.pluginCpuProfDir}`] }
+      : {}),
   });
   let plainL: ClnNode | undefined;
   let agent: LndRecipientAgent | undefined;
@@ -207,11 +209,6 @@ export function forwardTimes(log: string, windows: readonly { from: number; to: 
   if (out.length < windows.length)
     throw new Error(`bench: found ${out.length} of ${windows.length} forwards in lightningd's log`);
   return out;
-}
-
-/** NODE_OPTIONS for lightningd's children: the plugins write a profile each when they exit. */
-function cpuProfEnv(dir: string): Record<string, string> {
-  return { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` };
 }
 
 /**

@@ -22,8 +22,8 @@ export interface ClnStartOptions {
   lndVersion: LndVersion;
   /** Extra lightningd flags for L (plugin options). */
   lspArgs?: string[];
-  /** Extra environment for L's lightningd and its plugins. */
-  lspEnv?: Record<string, string>;
+  /** Node flags for L's plugins (e.g. --cpu-prof); see ClnNode.pluginNodeArgs. */
+  lspPluginNodeArgs?: string[];
   log?: (line: string) => void;
   baseDir?: string;
 }
@@ -86,7 +86,7 @@ export class ClnLspNetwork {
       withPlugin: true,
     });
     lsp.extraArgs = opts.lspArgs ?? [];
-    lsp.extraEnv = opts.lspEnv ?? {};
+    lsp.pluginNodeArgs = opts.lspPluginNodeArgs ?? [];
     const net = new ClnLspNetwork(opts.lndVersion, runDir, btcd, lsp, nodes, logFn);
     net.log(`CLN LSP + LND ${opts.lndVersion} network in ${runDir}`);
     try {
