@@ -13,16 +13,10 @@ import type { HtlcAttemptMsg, RouteMsg } from '../../plugin/backends/lnd/message
 import { LndRecipientAgent, newPathId } from '../../plugin/recipient/lnd-agent.js';
 import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
 import { sendAsyncPayment } from '../../plugin/sender/lnd-sender.js';
-import type { Figure } from './table.js';
+import { median, type Figure } from './table.js';
 
 const SAT = 1_000;
 const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 export async function benchNetwork(n: number, log: (s: string) => void): Promise<Figure[]> {
   const version = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS?.split(/\s+/)[0] ??

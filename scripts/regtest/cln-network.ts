@@ -22,6 +22,8 @@ export interface ClnStartOptions {
   lndVersion: LndVersion;
   /** Extra lightningd flags for L (plugin options). */
   lspArgs?: string[];
+  /** Node flags for L's plugins (e.g. --cpu-prof); see ClnNode.pluginNodeArgs. */
+  lspPluginNodeArgs?: string[];
   log?: (line: string) => void;
   baseDir?: string;
 }
@@ -84,6 +86,7 @@ export class ClnLspNetwork {
       withPlugin: true,
     });
     lsp.extraArgs = opts.lspArgs ?? [];
+    lsp.pluginNodeArgs = opts.lspPluginNodeArgs ?? [];
     const net = new ClnLspNetwork(opts.lndVersion, runDir, btcd, lsp, nodes, logFn);
     net.log(`CLN LSP + LND ${opts.lndVersion} network in ${runDir}`);
     try {
