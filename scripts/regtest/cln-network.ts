@@ -9,6 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { nodeBinaries, type LndVersion } from './binaries.js';
 import { BURN_ADDRESS, Btcd } from './btcd.js';
+import { mineAndSync, waitLndSynced, waitMempool } from './chain.js';
 import { ClnNode, clnBinaries } from './cln-node.js';
 import { LndNode } from './lnd-node.js';
 import { CHANNEL_CAPACITY_SAT, CHANNEL_PUSH_SAT, repoRoot, versionArgs, type Channel } from './network.js';
@@ -205,13 +206,10 @@ export class ClnLspNetwork {
 
   /** Mines `n` blocks and waits until every running node has synced them. */
   async mine(n: number): Promise<string[]> {
-    const hashes = await this.btcd.generate(n);
-    const h = await this.btcd.height();
-    await Promise.all([
-      ...LND_NAMES.filter((x) => this.nodes[x].isRunning).map((x) => this.waitLndSynced(x, h)),
-      ...(this.lsp.isRunning ? [this.lsp.waitSynced(h)] : []),
+    return mineAndSync(this.btcd, n, [
+      ...LND_NAMES.filter((x) => this.nodes[x].isRunning).map((x) => (h: number) => this.waitLndSynced(x, h)),
+      ...(this.lsp.isRunning ? [(h: number) => this.lsp.waitSynced(h)] : []),
     ]);
-    return hashes;
   }
 
   async height(): Promise<number> {
@@ -219,26 +217,11 @@ export class ClnLspNetwork {
   }
 
   async waitLndSynced(name: LndName, height?: number): Promise<void> {
-    const h = height ?? (await this.btcd.height());
-    await waitFor(
-      `${name} synced to height ${h}`,
-      async () => {
-        const info = await this.lncli<{ synced_to_chain: boolean; block_height: number }>(name, 'getinfo');
-        return info.synced_to_chain && info.block_height >= h;
-      },
-      { timeoutMs: 120_000 },
-    );
+    await waitLndSynced(this.nodes[name], this.btcd, height);
   }
 
   private async waitMempool(txids: string[]): Promise<void> {
-    await waitFor(
-      `transactions in btcd mempool: ${txids.join(', ')}`,
-      async () => {
-        const pool = JSON.parse(await this.btcd.cli('getrawmempool')) as string[];
-        return txids.every((t) => pool.includes(t));
-      },
-      { timeoutMs: 30_000 },
-    );
+    await waitMempool(this.btcd, txids);
   }
 
   async connectLndTo(name: LndName, pubkey: string, host: string): Promise<void> {
