@@ -3,7 +3,7 @@
 // LND, --accept-keysend, nothing of ours), R offline before each payment starts. RL keeps the
 // held_htlc_available L sends over the message path RL issued for R (RPC async-trampoline-message-path)
 // and releases when R is back. One network per LND version; the scenarios run in order and share it.
-// Versions: ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated; default v0.21.2-beta, see below).
+// Versions: ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated; default both, see below).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -24,9 +24,10 @@ import { unary, type LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { clientPathId } from '../../plugin/recipient-lsp/client-path.js';
 import { CLIENT_PATH_KEY_LABEL } from '../../plugin/backends/cln/recipient-lsp-host.js';
 
-// LND 0.20 neither parses nor relays onion messages: L's sidecar sends and takes them as custom
-// message 513 from its peer RL, which lightningd handles natively. Opt in with the variable.
-const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta')
+// Both versions: L and RL are direct peers, so no LND has to relay an onion message. LND 0.20 neither
+// parses nor relays them; L's sidecar sends and takes them as custom message 513 from RL, which
+// lightningd speaks natively (S does the same for the forged notices of scenario 3).
+const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
   .split(/\s+/)
   .filter(Boolean) as LndVersion[];
 
