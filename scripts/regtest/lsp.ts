@@ -7,17 +7,26 @@ import { chmodSync, createWriteStream, existsSync, mkdirSync, type WriteStream }
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot, type RegtestNetwork, type NodeName } from './network.js';
+import type { LndNode, NodeInfo } from './lnd-node.js';
 import { waitFor } from './wait.js';
 import { connectLnd, type LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { createLogger } from '../../plugin/ops/log.js';
 import { bakeMacaroonCommand } from '../../plugin/backends/lnd/preflight.js';
 import { freePorts } from './ports.js';
 
+/** The parts of a network the sidecar needs: RegtestNetwork, or cln-network.ts with an LND L or RL. */
+export interface SidecarNetwork {
+  readonly runDir: string;
+  readonly lndVersion: RegtestNetwork['lndVersion'];
+  node(name: NodeName): LndNode;
+  nodeInfo(name: NodeName): Promise<NodeInfo>;
+}
+
 /**
  * Bakes a node's least-privilege sidecar macaroon (once per run dir and node; a macaroon is bound to
  * the node that baked it) with the documented `lncli bakemacaroon` line for this LND version.
  */
-export async function bakedMacaroon(net: RegtestNetwork, node: NodeName = 'lsp'): Promise<string> {
+export async function bakedMacaroon(net: SidecarNetwork, node: NodeName = 'lsp'): Promise<string> {
   const path = join(
     net.runDir,
     node === 'lsp' ? 'async-trampoline.macaroon' : `async-trampoline-${node}.macaroon`,
@@ -49,7 +58,7 @@ export class Sidecar {
   metricsPort = 0;
 
   constructor(
-    private readonly net: RegtestNetwork,
+    private readonly net: SidecarNetwork,
     private readonly extraArgs: string[] = [],
     /** The node it runs beside; another node than L gets its own data dir and log file. */
     readonly node: NodeName = 'lsp',

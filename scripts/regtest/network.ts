@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBinaries, type LndVersion } from './binaries.js';
 import { BURN_ADDRESS, Btcd } from './btcd.js';
+import { mineAndSync, waitLndSynced, waitMempool } from './chain.js';
 import { LndNode, type NodeInfo } from './lnd-node.js';
 import { freePorts } from './ports.js';
 import { waitFor } from './wait.js';
@@ -277,10 +278,12 @@ export class RegtestNetwork {
 
   /** Mines `n` blocks (coinbase to the sender) and waits until every running node has synced them. */
   async mine(n: number): Promise<string[]> {
-    const hashes = await this.btcd.generate(n);
-    const h = await this.btcd.height();
-    await Promise.all(NODE_NAMES.filter((x) => this.nodes[x].isRunning).map((x) => this.waitSynced(x, h)));
-    return hashes;
+    const running = NODE_NAMES.filter((x) => this.nodes[x].isRunning);
+    return mineAndSync(
+      this.btcd,
+      n,
+      running.map((x) => (h: number) => this.waitSynced(x, h)),
+    );
   }
 
   async height(): Promise<number> {
@@ -288,26 +291,11 @@ export class RegtestNetwork {
   }
 
   async waitSynced(name: NodeName, height?: number): Promise<void> {
-    const h = height ?? (await this.btcd.height());
-    await waitFor(
-      `${name} synced to height ${h}`,
-      async () => {
-        const info = await this.lncli<{ synced_to_chain: boolean; block_height: number }>(name, 'getinfo');
-        return info.synced_to_chain && info.block_height >= h;
-      },
-      { timeoutMs: 120_000 },
-    );
+    await waitLndSynced(this.nodes[name], this.btcd, height);
   }
 
   private async waitMempool(txids: string[]): Promise<void> {
-    await waitFor(
-      `transactions in btcd mempool: ${txids.join(', ')}`,
-      async () => {
-        const pool = JSON.parse(await this.btcd.cli('getrawmempool')) as string[];
-        return txids.every((t) => pool.includes(t));
-      },
-      { timeoutMs: 30_000 },
-    );
+    await waitMempool(this.btcd, txids);
   }
 
   async channels(name: NodeName): Promise<Channel[]> {
