@@ -278,7 +278,7 @@ export class RegtestNetwork {
 
   /** Mines `n` blocks (coinbase to the sender) and waits until every running node has synced them. */
   async mine(n: number): Promise<string[]> {
-    const running = NODE_NAMES.filter((x) => this.nodes[x].isRunning);
+    const running = this.names.filter((x) => this.nodes[x].isRunning);
     return mineAndSync(
       this.btcd,
       n,
