@@ -2,8 +2,6 @@
 // Invariants: every state change is committed before the verdict it implies reaches the host (one
 // transaction per tick: group commit); a replayed HTLC gets back the verdict already taken, never a
 // second, different one; a hold always ends, by release or by its deadline.
-import { equalBytes } from '@noble/ciphers/utils.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { randomBytes } from 'node:crypto';
 import { nullLogger, type Logger } from '../ops/log.js';
 import {
@@ -23,16 +21,10 @@ import { HoldError, type HoldErrorCode } from './errors.js';
 import { nullMetrics, type EngineMetrics, type HoldOutcome } from './metrics.js';
 import { HoldSet, setIdFor } from './mpp.js';
 import { Notifier } from './notifier.js';
-import {
-  CapTracker,
-  peerKeyOf,
-  resolveEngineConfig,
-  type EngineConfig,
-  type EngineConfigInput,
-} from './policy.js';
+import { CapTracker, resolveEngineConfig, type EngineConfig, type EngineConfigInput } from './policy.js';
 import { EarlyReleaseBuffer, releasePathId, verifyPathId } from './release.js';
 import { assertTransition, isActive, type HoldState } from './state.js';
-import { HoldStore, hexOf, type HoldRecord } from './store.js';
+import { HoldStore, bytesOfHex, hexOf, holdRecord, type HoldRecord, type StoredHold } from './store.js';
 import { TrampolinePayments } from './trampoline.js';
 
 /** Where a simulated crash may strike: before a store write, or before a call to the host. */
@@ -87,10 +79,8 @@ export interface EngineStats {
 export type AdminResult =
   { ok: true; holdIds: string[] } | { ok: false; error: HoldErrorCode; message: string };
 
-interface Waiter {
-  resolve: (v: Verdict) => void;
-  reject: (e: Error) => void;
-}
+/** Settles a host's pending htlc() call; a rejection goes in as a rejected promise (one closure kept, not two). */
+type Waiter = (v: Verdict | Promise<never>) => void;
 
 class CrashAbort extends Error {}
 
@@ -219,11 +209,11 @@ export class HoldEngine {
       this.metrics.holdOutcome('passthrough');
       return Promise.resolve({ kind: 'continue' });
     }
-    return new Promise<Verdict>((resolve, reject) => {
+    return new Promise<Verdict>((resolve) => {
       const prev = this.waiters.get(h.key);
-      this.waiters.set(h.key, { resolve, reject });
+      this.waiters.set(h.key, resolve);
       if (prev) {
-        prev.reject(new SupersededError(h.key));
+        prev(Promise.reject(new SupersededError(h.key)));
         return; // the hold is already known (in memory): the new waiter gets its verdict
       }
       try {
@@ -295,7 +285,7 @@ export class HoldEngine {
     const mem = this.byKey.get(h.key);
     const known = mem ?? this.store.byKey(h.key);
     if (known) {
-      if (!equalBytes(known.htlc.paymentHash, h.paymentHash)) {
+      if (known.paymentHashHex !== hexOf(h.paymentHash)) {
         this.logger.error('replayed htlc differs from the stored one; keeping the stored decision', {
           key: h.key,
         });
@@ -311,19 +301,15 @@ export class HoldEngine {
 
   private intake(h: InterceptedHtlc): void {
     const now = this.clock.now();
-    const holdId = newHoldId(now);
-    const holdIdHex = hexOf(holdId);
+    const holdIdHex = hexOf(newHoldId(now));
     const hashHex = hexOf(h.paymentHash);
     const total = h.asyncHold?.totalMsat;
     const maxHold = Math.min(this.config.maxHoldBlocks, h.asyncHold?.maxHoldBlocks ?? Infinity);
-    const hold: HoldRecord = {
-      holdId,
+    const hold = holdRecord(h, {
       holdIdHex,
-      key: h.key,
       setId: setIdFor(hashHex, holdIdHex, total),
       paymentHashHex: hashHex,
       state: 'received',
-      htlc: h,
       holdStart: this.height,
       failAt: failAt(
         {
@@ -338,20 +324,20 @@ export class HoldEngine {
       createdMs: now,
       updatedMs: now,
       verdict: undefined,
-    };
+    });
     this.byKey.set(h.key, hold);
 
     const existing = this.sets.get(hold.setId);
-    const refusal = this.refusal(hold, existing);
+    const refusal = this.refusal(hold, h, existing);
     if (refusal) {
-      this.refuse(hold, refusal.reason, refusal.why, refusal.fields);
+      this.refuse(hold, h, refusal.reason, refusal.why, refusal.fields);
       return;
     }
     const set = existing ?? new HoldSet(hold.setId, total);
     this.sets.set(set.id, set);
     const wasComplete = set.parts.length > 0 && set.complete;
     this.admit(hold, set);
-    this.enqueue(() => this.store.insertHold(hold));
+    this.enqueue(() => this.store.insertHold(hold, h));
     this.logger.info('holding htlc', {
       ...this.holdFields(hold),
       holdId: holdIdHex,
@@ -365,9 +351,9 @@ export class HoldEngine {
 
   private refusal(
     hold: HoldRecord,
+    h: InterceptedHtlc,
     set: HoldSet | undefined,
   ): { reason: FailReason; why: string; fields?: Record<string, unknown> } | undefined {
-    const h = hold.htlc;
     const a = h.asyncHold;
     if (!a) return { reason: 'not_holdable', why: 'hold_htlc without async_hold: nothing could release it' };
     if (a.messagePaths.length === 0 && a.releaseToken === undefined) {
@@ -401,7 +387,7 @@ export class HoldEngine {
         return { reason: 'not_holdable', why: 'MPP parts mix trampoline and forward mode' };
       }
     }
-    const cap = this.caps.check(peerKeyOf(h), h.amountInMsat);
+    const cap = this.caps.check(hold.peer, h.amountInMsat);
     if (cap) {
       this.metrics.capTripped(cap);
       return { reason: 'cap_exceeded', why: 'hold cap exceeded', fields: { cap } };
@@ -411,6 +397,7 @@ export class HoldEngine {
 
   private refuse(
     hold: HoldRecord,
+    h: InterceptedHtlc,
     reason: FailReason,
     why: string,
     fields: Record<string, unknown> = {},
@@ -420,11 +407,11 @@ export class HoldEngine {
     // A refused part never joined its MPP set: stored alone, it cannot mark the set finished.
     hold.setId = `one:${hold.holdIdHex}`;
     hold.state = 'failed';
-    hold.verdict = { kind: 'fail', reason, trampoline: hold.htlc.trampoline !== undefined };
+    hold.verdict = { kind: 'fail', reason, trampoline: hold.trampoline !== undefined };
     this.metrics.holdOutcome('refused');
     const v = hold.verdict;
     this.enqueue(
-      () => this.store.insertHold(hold),
+      () => this.store.insertHold(hold, h),
       () => {
         this.deliver(hold.key, v);
         this.forget(hold);
@@ -436,23 +423,20 @@ export class HoldEngine {
   private refuseBroken(h: InterceptedHtlc): void {
     try {
       const now = this.clock.now();
-      const holdId = new Uint8Array(randomBytes(16));
-      const hold: HoldRecord = {
-        holdId,
-        holdIdHex: bytesToHex(holdId),
-        key: h.key,
-        setId: `one:${bytesToHex(holdId)}`,
+      const holdIdHex = hexOf(randomBytes(16));
+      const hold = holdRecord(h, {
+        holdIdHex,
+        setId: `one:${holdIdHex}`,
         paymentHashHex: '',
         state: 'received',
-        htlc: h,
         holdStart: this.height,
         failAt: this.height,
         createdMs: now,
         updatedMs: now,
         verdict: undefined,
-      };
+      });
       this.byKey.set(h.key, hold);
-      this.refuse(hold, 'not_holdable', 'malformed htlc');
+      this.refuse(hold, h, 'not_holdable', 'malformed htlc');
     } catch (err) {
       this.logger.error('could not refuse malformed htlc; leaving it with the host', {
         key: h.key,
@@ -465,17 +449,16 @@ export class HoldEngine {
     hold.state = 'held';
     this.byKey.set(hold.key, hold);
     this.byHoldId.set(hold.holdIdHex, hold);
-    this.caps.add(peerKeyOf(hold.htlc), hold.htlc.amountInMsat);
-    set.parts.push(hold);
-    const token = hold.htlc.asyncHold?.releaseToken;
+    hold.peer = this.caps.add(hold.peer, hold.amountInMsat);
+    set.add(hold);
+    const token = hold.releaseToken;
     if (token !== undefined) this.tokens.set(hexOf(token), set);
   }
 
   private restore(rec: HoldRecord): void {
-    const total = rec.htlc.asyncHold?.totalMsat;
     let set = this.sets.get(rec.setId);
     if (!set) {
-      set = new HoldSet(rec.setId, total);
+      set = new HoldSet(rec.setId, rec.totalMsat);
       this.sets.set(set.id, set);
     }
     const state = rec.state;
@@ -515,7 +498,7 @@ export class HoldEngine {
       this.finish(p, 'failed', {
         kind: 'fail',
         reason: 'host_failed',
-        trampoline: p.htlc.trampoline !== undefined,
+        trampoline: p.trampoline !== undefined,
       });
     for (const rec of held) {
       const st = states.get(rec.key) ?? 'pending';
@@ -562,8 +545,8 @@ export class HoldEngine {
     set.timeout = undefined;
     if (fresh) {
       for (const p of set.parts) {
-        const token = p.htlc.asyncHold?.releaseToken;
-        if (token !== undefined && this.early.take(bytesToHex(token))) {
+        const token = p.releaseToken;
+        if (token !== undefined && this.early.take(hexOf(token))) {
           this.metrics.release('early_applied');
           this.logger.info('early release applied', this.setFields(set));
           set.releaseRequested = true;
@@ -583,7 +566,7 @@ export class HoldEngine {
   private onRelease(pathId: Uint8Array): void {
     const v = verifyPathId(this.releaseKey, pathId);
     if (v.ok) {
-      const idHex = bytesToHex(v.holdId);
+      const idHex = hexOf(v.holdId);
       const hold = this.byHoldId.get(idHex);
       const set = hold && this.sets.get(hold.setId);
       if (set) {
@@ -598,7 +581,7 @@ export class HoldEngine {
           state: stored.state,
           key: stored.key,
           payment_hash: stored.paymentHashHex,
-          amount_msat: stored.htlc.amountInMsat,
+          amount_msat: stored.amountInMsat,
         });
       } else {
         this.metrics.release('dropped');
@@ -611,16 +594,16 @@ export class HoldEngine {
       this.logger.warn('release dropped: path id is not 32 bytes', { length: pathId.length });
       return;
     }
-    const tokenHex = bytesToHex(pathId);
+    const tokenHex = hexOf(pathId);
     const bySet = this.tokens.get(tokenHex);
     if (bySet) {
       this.releaseFrom(bySet, 'release_token');
       return;
     }
-    if (v.holdId && (this.byHoldId.has(bytesToHex(v.holdId)) || this.store.byHoldId(v.holdId))) {
+    if (v.holdId && (this.byHoldId.has(hexOf(v.holdId)) || this.store.byHoldId(v.holdId))) {
       this.metrics.release('forged');
       this.logger.warn('release dropped: path id names a hold but its HMAC does not verify', {
-        holdId: bytesToHex(v.holdId),
+        holdId: hexOf(v.holdId),
       });
       return;
     }
@@ -687,7 +670,7 @@ export class HoldEngine {
       this.finish(p, reason === 'expired' ? 'expired' : 'failed', {
         kind: 'fail',
         reason,
-        trampoline: p.htlc.trampoline !== undefined,
+        trampoline: p.trampoline !== undefined,
       });
     }
   }
@@ -711,7 +694,7 @@ export class HoldEngine {
     hold.state = to;
     hold.verdict = verdict;
     hold.updatedMs = this.clock.now();
-    if (wasActive) this.caps.remove(peerKeyOf(hold.htlc), hold.htlc.amountInMsat);
+    if (wasActive) this.caps.remove(hold.peer, hold.amountInMsat);
     this.metrics.holdOutcome(to as HoldOutcome);
     if (wasActive) this.metrics.holdEnded?.((hold.updatedMs - hold.createdMs) / 1000);
     if (verdict.kind === 'fail') this.metrics.holdFailed?.(verdict.reason);
@@ -732,9 +715,8 @@ export class HoldEngine {
     if (set && set.closed && set.parts.every((p) => p.verdict !== undefined)) {
       this.sets.delete(set.id);
       for (const p of set.parts) {
-        const token = p.htlc.asyncHold?.releaseToken;
-        if (token !== undefined && this.tokens.get(bytesToHex(token)) === set)
-          this.tokens.delete(bytesToHex(token));
+        const token = p.releaseToken;
+        if (token !== undefined && this.tokens.get(hexOf(token)) === set) this.tokens.delete(hexOf(token));
       }
     }
   }
@@ -746,7 +728,7 @@ export class HoldEngine {
     return {
       key: h.key,
       payment_hash: h.paymentHashHex,
-      amount_msat: h.htlc.amountInMsat,
+      amount_msat: h.amountInMsat,
       blocks_left: h.failAt - this.height,
     };
   }
@@ -829,7 +811,7 @@ export class HoldEngine {
     const w = this.waiters.get(key);
     if (!w || !this.mayCallHost('verdict')) return;
     this.waiters.delete(key);
-    w.resolve(verdict);
+    w(verdict);
   }
 
   private mayCallHost(step: CrashStep): boolean {
@@ -899,14 +881,14 @@ class ReplyTarget {
     private readonly leader: HoldRecord,
   ) {}
   get messagePaths(): Uint8Array[] {
-    return this.leader.htlc.asyncHold?.messagePaths ?? [];
+    return this.leader.messagePaths;
   }
   get replyPathId(): Uint8Array {
-    return releasePathId(this.key, this.leader.holdId);
+    return releasePathId(this.key, bytesOfHex(this.leader.holdIdHex));
   }
 }
 
-function toView(r: HoldRecord): HoldView {
+function toView(r: StoredHold): HoldView {
   return {
     holdId: r.holdIdHex,
     htlcKey: r.key,

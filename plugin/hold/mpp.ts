@@ -9,7 +9,8 @@ export function setIdFor(paymentHashHex: string, holdIdHex: string, totalMsat: M
 }
 
 export class HoldSet {
-  readonly parts: HoldRecord[] = [];
+  /** Starts empty and exactly sized: a first push() would reserve room for 17 parts. */
+  parts: HoldRecord[] = [];
   /** A release came before the set was complete; apply it on completion. */
   releaseRequested = false;
   /** Released or failed: later parts are not joined to it. */
@@ -22,9 +23,14 @@ export class HoldSet {
     readonly totalMsat: Msat | undefined,
   ) {}
 
+  add(part: HoldRecord): void {
+    if (this.parts.length === 0) this.parts = [part];
+    else this.parts.push(part);
+  }
+
   /** What a part contributes: the amount it forwards, or what it brings in at the final hop. */
   static partValue(h: HoldRecord): Msat {
-    return h.htlc.amountOutMsat ?? h.htlc.amountInMsat;
+    return h.amountOutMsat ?? h.amountInMsat;
   }
 
   get receivedMsat(): Msat {
@@ -32,7 +38,7 @@ export class HoldSet {
   }
 
   get incomingMsat(): Msat {
-    return this.parts.reduce((s, p) => s + p.htlc.amountInMsat, 0n);
+    return this.parts.reduce((s, p) => s + p.amountInMsat, 0n);
   }
 
   get complete(): boolean {
@@ -51,6 +57,6 @@ export class HoldSet {
   }
 
   get trampoline(): boolean {
-    return this.leader.htlc.trampoline !== undefined;
+    return this.leader.trampoline !== undefined;
   }
 }

@@ -1,25 +1,86 @@
 // Durable record of every hold: better-sqlite3 in WAL mode with synchronous=FULL, so a commit that
 // returned survives a power cut. The engine batches one tick's writes into one transaction.
 import Database from 'better-sqlite3';
-import type { Height, InterceptedHtlc, Verdict } from './backend.js';
+import type { Height, InterceptedHtlc, Msat, TrampolineRequest, Verdict } from './backend.js';
 import { HoldError } from './errors.js';
 import { migrations } from './migrations/index.js';
+import { peerKeyOf } from './policy.js';
 import { isHoldState, type HoldState } from './state.js';
 
+/**
+ * A hold as the engine keeps it in memory: what deciding it needs, ids as hex strings, and no copy
+ * of the host's HTLC object. At 100,000 holds every kept object shows: a Uint8Array costs ~180 bytes
+ * of heap before its contents, so the payment hash and hold id are kept once, as hex, and turned
+ * back into bytes only for the rare call that needs them.
+ */
 export interface HoldRecord {
-  holdId: Uint8Array;
   holdIdHex: string;
   key: string;
   setId: string;
   paymentHashHex: string;
   state: HoldState;
-  htlc: InterceptedHtlc;
+  /** The cap bucket the hold counts against (policy peerKeyOf); the engine interns it per peer. */
+  peer: string;
+  amountInMsat: Msat;
+  amountOutMsat: Msat | undefined;
+  incomingExpiry: Height;
+  /** From async_hold: where held_htlc_available goes, and the sender's release token. */
+  messagePaths: Uint8Array[];
+  releaseToken: Uint8Array | undefined;
+  totalMsat: Msat | undefined;
+  trampoline: TrampolineRequest | undefined;
   holdStart: Height;
   failAt: Height;
   createdMs: number;
   updatedMs: number;
   verdict: Verdict | undefined;
 }
+
+/** A hold read back with its HTLC as first seen (operator views, replays of finished holds). */
+export interface StoredHold extends HoldRecord {
+  htlc: InterceptedHtlc;
+}
+
+/** What a hold record carries besides the HTLC's own fields. */
+export interface HoldMeta {
+  holdIdHex: string;
+  setId: string;
+  paymentHashHex: string;
+  state: HoldState;
+  holdStart: Height;
+  failAt: Height;
+  createdMs: number;
+  updatedMs: number;
+  verdict: Verdict | undefined;
+}
+
+/** The in-memory record of a hold of this HTLC (one object literal, so every record shares a shape). */
+export function holdRecord(h: InterceptedHtlc, m: HoldMeta): HoldRecord {
+  const a = h.asyncHold;
+  return {
+    holdIdHex: m.holdIdHex,
+    key: h.key,
+    setId: m.setId,
+    paymentHashHex: m.paymentHashHex,
+    state: m.state,
+    peer: peerKeyOf(h),
+    amountInMsat: h.amountInMsat,
+    amountOutMsat: h.amountOutMsat,
+    incomingExpiry: h.incomingExpiry,
+    messagePaths: a?.messagePaths ?? [],
+    releaseToken: a?.releaseToken,
+    totalMsat: a?.totalMsat,
+    trampoline: h.trampoline,
+    holdStart: m.holdStart,
+    failAt: m.failAt,
+    createdMs: m.createdMs,
+    updatedMs: m.updatedMs,
+    verdict: m.verdict,
+  };
+}
+
+/** Bytes of a hex id kept in a record (a fresh copy; the record keeps only the string). */
+export const bytesOfHex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
 export type PaymentState = 'pending' | 'succeeded' | 'failed';
 
@@ -140,23 +201,39 @@ export function decodeHtlc(s: string): InterceptedHtlc {
 /** A Buffer view of the bytes (no copy): better-sqlite3 binds Buffers as blobs. */
 const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-function rowToHold(r: HoldRow): HoldRecord {
+function rowToHold(r: HoldRow): StoredHold {
   if (!isHoldState(r.state)) throw new HoldError('store_version', `unknown hold state ${r.state}`);
-  const holdId = new Uint8Array(r.hold_id);
+  const htlc = decodeHtlc(r.htlc);
   return {
-    holdId,
+    ...holdRecord(htlc, {
+      holdIdHex: r.hold_id.toString('hex'),
+      setId: r.set_id,
+      paymentHashHex: r.payment_hash.toString('hex'),
+      state: r.state,
+      holdStart: r.hold_start,
+      failAt: r.fail_at,
+      createdMs: r.created_ms,
+      updatedMs: r.updated_ms,
+      verdict: r.verdict === null ? undefined : fromJson<Verdict>(r.verdict),
+    }),
+    htlc,
+  };
+}
+
+/** The same hold without its HTLC object: what the engine keeps of an active hold. */
+function rowToActive(r: HoldRow): HoldRecord {
+  if (!isHoldState(r.state)) throw new HoldError('store_version', `unknown hold state ${r.state}`);
+  return holdRecord(decodeHtlc(r.htlc), {
     holdIdHex: r.hold_id.toString('hex'),
-    key: r.htlc_key,
     setId: r.set_id,
     paymentHashHex: r.payment_hash.toString('hex'),
     state: r.state,
-    htlc: decodeHtlc(r.htlc),
     holdStart: r.hold_start,
     failAt: r.fail_at,
     createdMs: r.created_ms,
     updatedMs: r.updated_ms,
     verdict: r.verdict === null ? undefined : fromJson<Verdict>(r.verdict),
-  };
+  });
 }
 
 export class HoldStore {
@@ -214,15 +291,16 @@ export class HoldStore {
     this.db.transaction(fn)();
   }
 
-  insertHold(h: HoldRecord): void {
+  /** Insert a hold with the HTLC it was taken from (stored whole, as first seen). */
+  insertHold(h: HoldRecord, htlc: InterceptedHtlc): void {
     // Positional parameters: binding a named-parameter object costs a property lookup per column.
     this.stmts.insert.run(
-      asBuffer(h.holdId),
+      Buffer.from(h.holdIdHex, 'hex'),
       h.key,
       h.setId,
-      asBuffer(h.htlc.paymentHash),
+      asBuffer(htlc.paymentHash),
       h.state,
-      encodeHtlc(h.htlc),
+      encodeHtlc(htlc),
       h.holdStart,
       h.failAt,
       h.createdMs,
@@ -237,16 +315,16 @@ export class HoldStore {
       h.state,
       h.verdict === undefined ? null : toJson(h.verdict),
       h.updatedMs,
-      asBuffer(h.holdId),
+      Buffer.from(h.holdIdHex, 'hex'),
     );
   }
 
-  byKey(key: string): HoldRecord | undefined {
+  byKey(key: string): StoredHold | undefined {
     const r = this.stmts.byKey.get(key) as HoldRow | undefined;
     return r && rowToHold(r);
   }
 
-  byHoldId(holdId: Uint8Array): HoldRecord | undefined {
+  byHoldId(holdId: Uint8Array): StoredHold | undefined {
     const r = this.stmts.byId.get(Buffer.from(holdId)) as HoldRow | undefined;
     return r && rowToHold(r);
   }
@@ -260,11 +338,11 @@ export class HoldStore {
   active(): HoldRecord[] {
     // Row by row: all() would keep every raw row (and its JSON) alive until the last one is decoded.
     const out: HoldRecord[] = [];
-    for (const r of this.stmts.active.iterate() as IterableIterator<HoldRow>) out.push(rowToHold(r));
+    for (const r of this.stmts.active.iterate() as IterableIterator<HoldRow>) out.push(rowToActive(r));
     return out;
   }
 
-  list(state: HoldState | undefined, limit: number): HoldRecord[] {
+  list(state: HoldState | undefined, limit: number): StoredHold[] {
     const rows = state === undefined ? this.stmts.list.all(limit) : this.stmts.listState.all(state, limit);
     return (rows as HoldRow[]).map(rowToHold);
   }

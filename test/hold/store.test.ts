@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { HoldError } from '../../plugin/hold/errors.js';
-import { HoldStore, type HoldRecord } from '../../plugin/hold/store.js';
+import { HoldStore, holdRecord, type StoredHold } from '../../plugin/hold/store.js';
 import { migrations } from '../../plugin/hold/migrations/index.js';
 import { SimHost, makeHtlc } from '../helpers/sim-host.js';
 import { tmpBase } from './setup.js';
@@ -51,22 +51,20 @@ describe('hold store', () => {
       amtToForwardMsat: 12_345_678_901_234_567n,
       totalMsat: 5n,
     });
-    const rec: HoldRecord = {
-      holdId: new Uint8Array(16).fill(3),
+    const rec = holdRecord(htlc, {
       holdIdHex: '03'.repeat(16),
-      key: htlc.key,
       setId: 'mpp:x',
       paymentHashHex: Buffer.from(htlc.paymentHash).toString('hex'),
       state: 'held',
-      htlc,
       holdStart: 10,
       failAt: 20,
       createdMs: 1,
       updatedMs: 1,
       verdict: undefined,
-    };
-    s.insertHold(rec);
-    assert.deepEqual(s.byKey(htlc.key), rec);
+    });
+    s.insertHold(rec, htlc);
+    assert.deepEqual(s.byKey(htlc.key), { ...rec, htlc });
+    assert.deepEqual(s.active(), [rec], 'active holds come back as the same compact records');
     assert.equal(s.setFinished('mpp:x'), false);
     assert.throws(() =>
       s.transaction(() => {
@@ -75,14 +73,15 @@ describe('hold store', () => {
       }),
     );
     assert.equal(s.byKey(htlc.key)?.state, 'held');
-    const settled: HoldRecord = {
+    const settled: StoredHold = {
+      htlc,
       ...rec,
       state: 'settled',
       verdict: { kind: 'settle', preimage: new Uint8Array(32).fill(9) },
       updatedMs: 2,
     };
     s.updateHold(settled);
-    assert.deepEqual(s.byHoldId(rec.holdId), settled);
+    assert.deepEqual(s.byHoldId(new Uint8Array(16).fill(3)), settled);
     assert.equal(s.setFinished('mpp:x'), true);
     assert.deepEqual(s.active(), []);
     assert.equal(s.prune(2), 0);
