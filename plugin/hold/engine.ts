@@ -20,7 +20,7 @@ import { failAt, holdable, isDue } from './deadline.js';
 import { HoldError, type HoldErrorCode } from './errors.js';
 import { nullMetrics, type EngineMetrics, type HoldOutcome } from './metrics.js';
 import { HoldSet, setIdFor } from './mpp.js';
-import { Notifier } from './notifier.js';
+import { Notifier, type NoticeTarget } from './notifier.js';
 import { CapTracker, resolveEngineConfig, type EngineConfig, type EngineConfigInput } from './policy.js';
 import { EarlyReleaseBuffer, releasePathId, verifyPathId } from './release.js';
 import { assertTransition, isActive, type HoldState } from './state.js';
@@ -139,6 +139,7 @@ export class HoldEngine {
       this.logger,
       this.metrics,
       (step) => this.mayCallHost(step as CrashStep),
+      (setId) => this.noticeTarget(setId),
     );
     this.early = new EarlyReleaseBuffer(
       this.clock,
@@ -557,8 +558,21 @@ export class HoldEngine {
       this.releaseSet(set, 'release before completion');
       return;
     }
+    this.notifier.start(set.id);
+  }
+
+  /**
+   * What the notifier sends for a set. The reply path id is worked out at each send instead of kept: a
+   * retry comes every few minutes at most, and a 32-byte array kept per held set costs ~180 bytes.
+   */
+  private noticeTarget(setId: string): NoticeTarget | undefined {
+    const set = this.sets.get(setId);
+    if (!set || set.closed || set.parts.length === 0) return undefined;
     const leader = set.leader;
-    this.notifier.start(set.id, new ReplyTarget(this.releaseKey, leader));
+    return {
+      messagePaths: leader.messagePaths,
+      replyPathId: releasePathId(this.releaseKey, bytesOfHex(leader.holdIdHex)),
+    };
   }
 
   // ---- release ----
@@ -869,23 +883,6 @@ function newHoldId(nowMs: number): Uint8Array {
   id[4] = (ms >>> 8) & 0xff;
   id[5] = ms & 0xff;
   return id;
-}
-
-/**
- * What the notifier sends for a set. The reply path id is worked out at each send instead of kept: a
- * retry comes every few minutes at most, and a 32-byte array kept per held set costs ~180 bytes.
- */
-class ReplyTarget {
-  constructor(
-    private readonly key: Uint8Array,
-    private readonly leader: HoldRecord,
-  ) {}
-  get messagePaths(): Uint8Array[] {
-    return this.leader.messagePaths;
-  }
-  get replyPathId(): Uint8Array {
-    return releasePathId(this.key, bytesOfHex(this.leader.holdIdHex));
-  }
 }
 
 function toView(r: StoredHold): HoldView {
