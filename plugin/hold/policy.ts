@@ -70,7 +70,7 @@ export function trampolineFee(cfg: EngineConfig, incoming: Msat): Msat {
 }
 
 /** Which peer an HTLC counts against: its node id when the host names it, else its channel. */
-export function peerKeyOf(h: InterceptedHtlc): string {
+export function peerKeyOf(h: Pick<InterceptedHtlc, 'incomingPeer' | 'incomingChannel'>): string {
   return h.incomingPeer !== undefined ? `peer:${h.incomingPeer}` : `chan:${h.incomingChannel}`;
 }
 
