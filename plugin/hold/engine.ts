@@ -112,6 +112,8 @@ export class HoldEngine {
   private readonly waiters = new Map<string, Waiter>();
 
   private writes: (() => void)[] = [];
+  /** HTLCs offered this tick and not yet taken in (see takeFresh). */
+  private fresh: InterceptedHtlc[] = [];
   private afters: (() => void)[] = [];
   private flushScheduled = false;
   private height: Height = 0;
@@ -195,7 +197,7 @@ export class HoldEngine {
   async stop(): Promise<void> {
     if (this.dead) return;
     await this.backend.stop();
-    if (this.writes.length > 0 || this.afters.length > 0) this.flush();
+    if (this.writes.length > 0 || this.afters.length > 0 || this.fresh.length > 0) this.flush();
     this.shutdown();
     this.logger.info('hold engine stopped');
   }
@@ -217,11 +219,12 @@ export class HoldEngine {
         prev(Promise.reject(new SupersededError(h.key)));
         return; // the hold is already known (in memory): the new waiter gets its verdict
       }
-      try {
-        this.attach(h);
-      } catch (err) {
-        this.logger.error('htlc intake failed', { key: h.key, error: String(err) });
-        if (!this.dead) this.refuseBroken(h);
+      if (this.byKey.has(h.key)) this.attachOrRefuse(h, false);
+      else {
+        // New to memory: whether the store knows it is asked for the whole tick at once, before
+        // the tick's writes commit (one query per batch instead of one per HTLC).
+        this.fresh.push(h);
+        this.scheduleFlush();
       }
     });
   }
@@ -282,9 +285,36 @@ export class HoldEngine {
 
   // ---- intake ----
 
-  private attach(h: InterceptedHtlc): void {
+  private attachOrRefuse(h: InterceptedHtlc, maybeStored: boolean): void {
+    try {
+      this.attach(h, maybeStored);
+    } catch (err) {
+      this.logger.error('htlc intake failed', { key: h.key, error: String(err) });
+      if (!this.dead) this.refuseBroken(h);
+    }
+  }
+
+  /** Take in the HTLCs offered this tick that memory did not know, looking them up in the store together. */
+  private takeFresh(): void {
+    const fresh = this.fresh;
+    if (fresh.length === 0) return;
+    this.fresh = [];
+    let stored: ReadonlySet<string> | undefined;
+    try {
+      stored = this.store.storedKeys(fresh.map((h) => h.key));
+    } catch (err) {
+      this.logger.error('hold store lookup failed; looking up one by one', { error: String(err) });
+    }
+    for (const h of fresh) {
+      if (this.dead) return;
+      this.attachOrRefuse(h, stored === undefined || stored.has(h.key));
+    }
+  }
+
+  /** `maybeStored` false: the store is known not to have this key (memory is then the only place). */
+  private attach(h: InterceptedHtlc, maybeStored: boolean): void {
     const mem = this.byKey.get(h.key);
-    const known = mem ?? this.store.byKey(h.key);
+    const known = mem ?? (maybeStored ? this.store.byKey(h.key) : undefined);
     if (known) {
       if (known.paymentHashHex !== hexOf(h.paymentHash)) {
         this.logger.error('replayed htlc differs from the stored one; keeping the stored decision', {
@@ -780,6 +810,10 @@ export class HoldEngine {
     if (this.dead) return;
     if (write) this.writes.push(write);
     if (after) this.afters.push(after);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.clock.defer(() => this.flush());
@@ -787,6 +821,9 @@ export class HoldEngine {
   }
 
   private flush(): void {
+    if (this.dead) return;
+    // Still marked scheduled: what intake enqueues here joins this batch instead of the next.
+    this.takeFresh();
     this.flushScheduled = false;
     if (this.dead) return;
     const writes = this.writes;
@@ -856,6 +893,7 @@ export class HoldEngine {
     for (const s of this.sets.values()) if (s.timeout !== undefined) this.clock.clearTimeout(s.timeout);
     this.writes = [];
     this.afters = [];
+    this.fresh = [];
     this.store.close();
   }
 }

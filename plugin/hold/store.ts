@@ -366,6 +366,9 @@ export class HoldStore {
       ),
       update: db.prepare(`UPDATE holds SET state = ?, verdict = ?, updated_ms = ? WHERE hold_id = ?`),
       byKey: db.prepare(`SELECT * FROM holds WHERE htlc_key = ?`),
+      storedKeys: db
+        .prepare(`SELECT htlc_key FROM holds WHERE htlc_key IN (SELECT value FROM json_each(?))`)
+        .pluck(),
       byId: db.prepare(`SELECT * FROM holds WHERE hold_id = ?`),
       // Only what the engine keeps, ids as lowercase hex (SQLite makes the strings; no Buffer per id).
       active: db.prepare(
@@ -447,6 +450,11 @@ export class HoldStore {
   byKey(key: string): StoredHold | undefined {
     const r = this.stmts.byKey.get(key) as HoldRow | undefined;
     return r && rowToHold(r);
+  }
+
+  /** Which of these HTLC keys have a stored hold (one query for a whole batch). */
+  storedKeys(keys: readonly string[]): Set<string> {
+    return new Set(this.stmts.storedKeys.all(JSON.stringify(keys)) as string[]);
   }
 
   byHoldId(holdId: Uint8Array): StoredHold | undefined {

@@ -67,6 +67,8 @@ describe('hold store', () => {
     assert.deepEqual(s.byKey(htlc.key), { ...rec, htlc });
     assert.deepEqual(s.active(), [rec], 'active holds come back as the same compact records');
     assert.equal(s.setFinished('mpp:x'), false);
+    assert.deepEqual(s.storedKeys([]), new Set());
+    assert.deepEqual(s.storedKeys(['nope', htlc.key, 'x"y']), new Set([htlc.key]));
     assert.throws(() =>
       s.transaction(() => {
         s.updateHold({ ...rec, state: 'settled', verdict: { kind: 'settle', preimage: new Uint8Array(32) } });
