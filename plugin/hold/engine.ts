@@ -16,10 +16,10 @@ import {
   type Verdict,
 } from './backend.js';
 import { systemClock, type Clock } from './clock.js';
-import { failAt, holdable, isDue } from './deadline.js';
+import { failAt, holdable } from './deadline.js';
 import { HoldError, type HoldErrorCode } from './errors.js';
 import { nullMetrics, type EngineMetrics, type HoldOutcome } from './metrics.js';
-import { HoldSet, setIdFor } from './mpp.js';
+import { HoldSets, setIdFor, type HoldSet } from './mpp.js';
 import { Notifier, type NoticeTarget } from './notifier.js';
 import { CapTracker, resolveEngineConfig, type EngineConfig, type EngineConfigInput } from './policy.js';
 import { EarlyReleaseBuffer, releasePathId, verifyPathId } from './release.js';
@@ -106,9 +106,7 @@ export class HoldEngine {
   private readonly byKey = new Map<string, HoldRecord>();
   /** Same holds as byKey, by hold id (hex). */
   private readonly byHoldId = new Map<string, HoldRecord>();
-  private readonly sets = new Map<string, HoldSet>();
-  /** release_token (hex) -> its set, for sets still open. */
-  private readonly tokens = new Map<string, HoldSet>();
+  private readonly sets: HoldSets;
   private readonly waiters = new Map<string, Waiter>();
 
   private writes: (() => void)[] = [];
@@ -157,7 +155,14 @@ export class HoldEngine {
       finish: (hold, to, verdict) => this.finish(hold, to, verdict),
       mayCallHost: (step) => this.mayCallHost(step),
       dead: () => this.dead,
-      fields: (set) => this.setFields(set),
+      fields: (set) => this.sets.fields(set),
+    });
+    this.sets = new HoldSets(this.clock, this.logger, this.metrics, {
+      finish: (hold, to, verdict) => this.finish(hold, to, verdict),
+      startPayment: (set) => this.trampoline.startPayment(set),
+      stopNotices: (setId) => this.notifier.stop(setId),
+      height: () => this.height,
+      dead: () => this.dead,
     });
     this.events = {
       htlc: (h) => this.htlc(h),
@@ -185,7 +190,7 @@ export class HoldEngine {
     const gone = await this.reconcile();
     for (const set of this.sets.values()) if (!gone.has(set.id)) this.resume(set);
     // Blocks may have passed while we were down: the deadline check needs no other catch-up.
-    this.expireDue();
+    this.sets.expireDue();
     if (this.dead) return;
     this.started = true;
     this.logger.info('hold engine started', { height: this.height, active: this.caps.totals().count });
@@ -242,7 +247,7 @@ export class HoldEngine {
   block(height: Height): void {
     if (this.dead || height <= this.height) return;
     this.height = height;
-    this.expireDue();
+    this.sets.expireDue();
   }
 
   // ---- operator actions ----
@@ -258,16 +263,16 @@ export class HoldEngine {
     const set = found.set;
     if (!set.complete)
       return { ok: false, error: 'set_incomplete', message: 'the MPP set has not fully arrived' };
-    this.logger.info('operator release', { holdId: holdIdHex, ...this.setFields(set) });
-    this.releaseSet(set, 'operator');
+    this.logger.info('operator release', { holdId: holdIdHex, ...this.sets.fields(set) });
+    this.sets.release(set, 'operator');
     return { ok: true, holdIds: set.parts.map((p) => p.holdIdHex) };
   }
 
   failHold(holdIdHex: string): AdminResult {
     const found = this.adminFind(holdIdHex);
     if (!found.ok) return found;
-    this.logger.info('operator fail', { holdId: holdIdHex, ...this.setFields(found.set) });
-    this.failSet(found.set, 'operator');
+    this.logger.info('operator fail', { holdId: holdIdHex, ...this.sets.fields(found.set) });
+    this.sets.fail(found.set, 'operator');
     return { ok: true, holdIds: found.set.parts.map((p) => p.holdIdHex) };
   }
 
@@ -276,7 +281,7 @@ export class HoldEngine {
       height: this.height,
       activeHolds: this.caps.totals().count,
       activeMsat: this.caps.totals().msat,
-      openSets: [...this.sets.values()].filter((s) => !s.closed).length,
+      openSets: this.sets.openCount,
       byState: this.dead ? {} : this.store.countsByState(),
       earlyReleases: this.early.size,
       notifying: this.notifier.running,
@@ -364,10 +369,8 @@ export class HoldEngine {
       this.refuse(hold, h, refusal.reason, refusal.why, refusal.fields);
       return;
     }
-    const set = existing ?? new HoldSet(hold.setId, total);
-    this.sets.set(set.id, set);
-    const wasComplete = set.parts.length > 0 && set.complete;
-    this.admit(hold, set);
+    const wasComplete = existing !== undefined && existing.parts.length > 0 && existing.complete;
+    const set = this.admit(hold);
     this.enqueue(() => this.store.insertHold(hold, h));
     this.logger.info('holding htlc', {
       ...this.holdFields(hold),
@@ -377,7 +380,7 @@ export class HoldEngine {
     });
     if (wasComplete) return;
     if (set.complete) this.onComplete(set, true);
-    else if (set.timeout === undefined) this.armMppTimeout(set, this.config.mppTimeoutMs);
+    else if (set.timeout === undefined) this.sets.armTimeout(set, this.config.mppTimeoutMs);
   }
 
   private refusal(
@@ -476,24 +479,17 @@ export class HoldEngine {
     }
   }
 
-  private admit(hold: HoldRecord, set: HoldSet): void {
+  private admit(hold: HoldRecord): HoldSet {
     hold.state = 'held';
     this.byKey.set(hold.key, hold);
     this.byHoldId.set(hold.holdIdHex, hold);
     hold.peer = this.caps.add(hold.peer, hold.amountInMsat);
-    set.add(hold);
-    const token = hold.releaseToken;
-    if (token !== undefined) this.tokens.set(hexOf(token), set);
+    return this.sets.join(hold);
   }
 
   private restore(rec: HoldRecord): void {
-    let set = this.sets.get(rec.setId);
-    if (!set) {
-      set = new HoldSet(rec.setId, rec.totalMsat);
-      this.sets.set(set.id, set);
-    }
     const state = rec.state;
-    this.admit(rec, set);
+    const set = this.admit(rec);
     rec.state = state;
     if (state === 'paying') set.closed = true;
   }
@@ -505,7 +501,7 @@ export class HoldEngine {
       this.onComplete(set, false);
     } else {
       const first = Math.min(...set.parts.map((p) => p.createdMs));
-      this.armMppTimeout(set, Math.max(0, first + this.config.mppTimeoutMs - this.clock.now()));
+      this.sets.armTimeout(set, Math.max(0, first + this.config.mppTimeoutMs - this.clock.now()));
     }
   }
 
@@ -536,7 +532,7 @@ export class HoldEngine {
       if (st === 'pending') continue;
       const set = this.sets.get(rec.setId);
       if (set && !set.closed) {
-        this.closeSet(set);
+        this.sets.close(set);
         closed.add(set.id);
       }
       if (st === 'forwarded') {
@@ -557,35 +553,21 @@ export class HoldEngine {
     return closed;
   }
 
-  private armMppTimeout(set: HoldSet, ms: number): void {
-    set.timeout = this.clock.setTimeout(() => {
-      set.timeout = undefined;
-      if (this.dead || set.closed || set.complete) return;
-      this.logger.info('MPP set incomplete at timeout; failing its parts', {
-        ...this.setFields(set),
-        received: set.receivedMsat,
-        total: set.totalMsat,
-      });
-      this.failSet(set, 'mpp_timeout');
-    }, ms);
-  }
-
   /** The set is complete: apply an early release, or start telling the recipient. */
   private onComplete(set: HoldSet, fresh: boolean): void {
-    if (set.timeout !== undefined) this.clock.clearTimeout(set.timeout);
-    set.timeout = undefined;
+    this.sets.clearTimeout(set);
     if (fresh) {
       for (const p of set.parts) {
         const token = p.releaseToken;
         if (token !== undefined && this.early.take(hexOf(token))) {
           this.metrics.release('early_applied');
-          this.logger.info('early release applied', this.setFields(set));
+          this.logger.info('early release applied', this.sets.fields(set));
           set.releaseRequested = true;
         }
       }
     }
     if (set.releaseRequested) {
-      this.releaseSet(set, 'release before completion');
+      this.sets.release(set, 'release before completion');
       return;
     }
     this.notifier.start(set.id);
@@ -614,7 +596,7 @@ export class HoldEngine {
       const hold = this.byHoldId.get(idHex);
       const set = hold && this.sets.get(hold.setId);
       if (set) {
-        this.releaseFrom(set, 'path_id');
+        this.sets.releaseFrom(set, 'path_id');
         return;
       }
       const stored = this.store.byHoldId(v.holdId);
@@ -639,9 +621,9 @@ export class HoldEngine {
       return;
     }
     const tokenHex = hexOf(pathId);
-    const bySet = this.tokens.get(tokenHex);
+    const bySet = this.sets.byToken(tokenHex);
     if (bySet) {
-      this.releaseFrom(bySet, 'release_token');
+      this.sets.releaseFrom(bySet, 'release_token');
       return;
     }
     if (v.holdId && (this.byHoldId.has(hexOf(v.holdId)) || this.store.byHoldId(v.holdId))) {
@@ -655,80 +637,6 @@ export class HoldEngine {
     this.metrics.release('buffered');
     this.logger.debug('release matches no hold yet; keeping it for a while');
     this.early.add(tokenHex);
-  }
-
-  private releaseFrom(set: HoldSet, via: string): void {
-    if (set.closed) {
-      this.metrics.release('duplicate');
-      this.logger.debug('duplicate release ignored', { ...this.setFields(set), via });
-      return;
-    }
-    if (!set.complete) {
-      set.releaseRequested = true;
-      this.logger.info('release before the MPP set is complete; applied on completion', {
-        ...this.setFields(set),
-        via,
-      });
-      return;
-    }
-    this.releaseSet(set, via);
-  }
-
-  private releaseSet(set: HoldSet, via: string): void {
-    if (isDue(set.failAt, this.height)) {
-      // Past the deadline the HTLC is doomed: downstream would refuse it (too little CLTV left), or it
-      // would keep running into the upstream peer's force-close margin. Fail it back instead.
-      this.logger.warn('release at or after the hold deadline; failing back instead of forwarding', {
-        setId: set.id,
-        via,
-        failAt: set.failAt,
-        height: this.height,
-      });
-      this.failSet(set, 'expired');
-      return;
-    }
-    this.closeSet(set);
-    this.metrics.release('released');
-    this.metrics.holdReleased?.(via);
-    this.logger.info('hold released', { ...this.setFields(set), via, parts: set.parts.length });
-    if (set.trampoline) {
-      this.trampoline.startPayment(set);
-      return;
-    }
-    for (const p of set.parts) this.finish(p, 'forwarded', { kind: 'continue' });
-  }
-
-  private closeSet(set: HoldSet): void {
-    set.closed = true;
-    this.notifier.stop(set.id);
-    if (set.timeout !== undefined) this.clock.clearTimeout(set.timeout);
-    set.timeout = undefined;
-  }
-
-  // ---- failing and deadlines ----
-
-  private failSet(set: HoldSet, reason: FailReason): void {
-    this.closeSet(set);
-    for (const p of set.parts) {
-      if (p.state !== 'held') continue;
-      this.finish(p, reason === 'expired' ? 'expired' : 'failed', {
-        kind: 'fail',
-        reason,
-        trampoline: p.trampoline !== undefined,
-      });
-    }
-  }
-
-  private expireDue(): void {
-    for (const set of this.sets.values()) {
-      if (set.closed || set.parts.length === 0 || !isDue(set.failAt, this.height)) continue;
-      this.logger.info('hold deadline reached; failing', {
-        ...this.setFields(set),
-        failAt: set.failAt,
-        height: this.height,
-      });
-      this.failSet(set, 'expired');
-    }
   }
 
   /** Move a hold to a final state; its verdict goes out after the transition commits. */
@@ -755,14 +663,7 @@ export class HoldEngine {
   private forget(hold: HoldRecord): void {
     if (this.byKey.get(hold.key) === hold) this.byKey.delete(hold.key);
     if (this.byHoldId.get(hold.holdIdHex) === hold) this.byHoldId.delete(hold.holdIdHex);
-    const set = this.sets.get(hold.setId);
-    if (set && set.closed && set.parts.every((p) => p.verdict !== undefined)) {
-      this.sets.delete(set.id);
-      for (const p of set.parts) {
-        const token = p.releaseToken;
-        if (token !== undefined && this.tokens.get(hexOf(token)) === set) this.tokens.delete(hexOf(token));
-      }
-    }
+    this.sets.forget(hold);
   }
 
   // ---- log fields ----
@@ -774,17 +675,6 @@ export class HoldEngine {
       payment_hash: h.paymentHashHex,
       amount_msat: h.amountInMsat,
       blocks_left: h.failAt - this.height,
-    };
-  }
-
-  private setFields(set: HoldSet): Record<string, unknown> {
-    const l = set.leader;
-    return {
-      setId: set.id,
-      key: set.parts.map((p) => p.key).join(','),
-      payment_hash: l.paymentHashHex,
-      amount_msat: set.incomingMsat,
-      blocks_left: set.failAt - this.height,
     };
   }
 
@@ -890,7 +780,7 @@ export class HoldEngine {
     this.dead = true;
     this.notifier.stopAll();
     this.early.clear();
-    for (const s of this.sets.values()) if (s.timeout !== undefined) this.clock.clearTimeout(s.timeout);
+    this.sets.clearTimers();
     this.writes = [];
     this.afters = [];
     this.fresh = [];
