@@ -1,5 +1,5 @@
 // npm run docs:options: regenerate the README's option reference and bakemacaroon lines from the
-// tables in plugin/ops/config.ts and plugin/backends/lnd/preflight.ts, formatted as prettier would.
+// tables in plugin/ops/config-table.ts and plugin/backends/lnd/preflight.ts, formatted as prettier would.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';

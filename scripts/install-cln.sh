@@ -14,7 +14,9 @@
 # finds its subdaemons and plugins next to itself), and ${cache}/manifest-cln.json naming it.
 set -eEuo pipefail
 
-CACHE="${ASYNC_TRAMPOLINE_CACHE:-$HOME/.cache/async-trampoline}"
+INSTALL_NAME=install-cln
+# shellcheck source-path=SCRIPTDIR source=lib/cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cache.sh"
 CLN_VERSION="${CLN_VERSION:-v26.06.6}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The shared directory sits next to the checkout (or next to its worktree directory).
@@ -42,44 +44,14 @@ TREE="$DIR/lightning-$CLN_VERSION"
 STAMP="$DIR/.stamp"
 mkdir -p "$SRC"
 
-T0=$(date +%s)
-log() { printf '[install-cln %4ss] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
-
-x() {
-  "$@" || {
-    local rc=$?
-    log "FAILED (exit $rc): $*"
-    exit "$rc"
-  }
-}
-
-STEP=setup
-trap 'log "FAILED during step: $STEP (command: $BASH_COMMAND)"' ERR
-run() {
-  local desc="$1"
-  shift
-  local start
-  start=$(date +%s)
-  STEP="$desc"
-  log "$desc ..."
-  "$@"
-  log "$desc: done in $(($(date +%s) - start))s"
-}
-
-fail() {
-  log "ERROR: $*"
-  exit 1
-}
-
 # Its own lock: the LND build (install-nodes.sh) and this one may run side by side.
-exec 9>"$CACHE/.lock-cln"
-flock 9
+cache_lock .lock-cln
 
 want_sha="${CLN_SHA256[$CLN_VERSION]:-}"
 stamp_value() { echo "$CLN_VERSION $want_sha --disable-rust --disable-valgrind"; }
 
 cln_ok() {
-  [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(stamp_value)" ]] &&
+  stamp_is "$STAMP" "$(stamp_value)" &&
     [[ -x "$TREE/lightningd/lightningd" && -x "$TREE/cli/lightning-cli" ]] &&
     "$TREE/lightningd/lightningd" --version 2>/dev/null | grep -qx "$CLN_VERSION"
 }
@@ -90,8 +62,7 @@ write_manifest() {
     printf '    "%s": { "lightningd": "%s", "lightning-cli": "%s", "src": "%s" }\n' "$CLN_VERSION" \
       "$TREE/lightningd/lightningd" "$TREE/cli/lightning-cli" "$TREE"
     printf '  }\n}\n'
-  } >"$CACHE/manifest-cln.json.tmp"
-  mv "$CACHE/manifest-cln.json.tmp" "$CACHE/manifest-cln.json"
+  } | write_atomically "$CACHE/manifest-cln.json"
   log "manifest: $CACHE/manifest-cln.json"
 }
 

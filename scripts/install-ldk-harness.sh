@@ -13,7 +13,9 @@
 # Output: ${cache}/bin/ldk-interop-<hash>; cargo's build files in ${cache}/ldk/target.
 set -eEuo pipefail
 
-CACHE="${ASYNC_TRAMPOLINE_CACHE:-$HOME/.cache/async-trampoline}"
+INSTALL_NAME=install-ldk-harness
+# shellcheck source-path=SCRIPTDIR source=lib/cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cache.sh"
 JOBS="${LDK_HARNESS_JOBS:-2}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CRATE="$ROOT/interop/ldk"
@@ -28,12 +30,7 @@ for a in "$@"; do
   esac
 done
 
-T0=$(date +%s)
-log() { printf '[install-ldk-harness %4ss] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
-fail() {
-  log "ERROR: $*"
-  exit 1
-}
+# One build, no named steps: the ERR trap names just the command.
 trap 'log "FAILED (command: $BASH_COMMAND)"' ERR
 
 [[ -f "$CRATE/Cargo.toml" && -f "$CRATE/Cargo.lock" ]] || fail "no harness crate at $CRATE"
@@ -56,8 +53,7 @@ if ok; then done_; fi
 
 mkdir -p "$CACHE/bin" "$CACHE/ldk"
 # One build at a time (parallel test runs, other worktrees sharing the cache).
-exec 9>"$CACHE/.lock-ldk-harness"
-flock 9
+cache_lock .lock-ldk-harness
 if ok; then done_; fi
 
 command -v cargo >/dev/null ||

@@ -12,7 +12,9 @@
 # ${cache}/src/lnd-<tag>, and ${cache}/manifest.json naming all of them.
 set -eEuo pipefail
 
-CACHE="${ASYNC_TRAMPOLINE_CACHE:-$HOME/.cache/async-trampoline}"
+INSTALL_NAME=install-nodes
+# shellcheck source-path=SCRIPTDIR source=lib/cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cache.sh"
 BTCD_VERSION="${BTCD_VERSION:-v0.26.0}"
 # 0.20.2 is the newest 0.20 tag the Go module proxy serves (it refuses v0.20.3-beta's zip).
 read -r -a LND_LIST <<<"${LND_VERSIONS:-v0.21.2-beta v0.20.2-beta}"
@@ -36,44 +38,11 @@ export GOCACHE="$CACHE/go/build"
 export GOFLAGS="-buildvcs=false -modcacherw"
 export CGO_ENABLED=0
 
-T0=$(date +%s)
-log() { printf '[install-nodes %4ss] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
-
-# x <command...>: runs one external command; on failure names it (expanded) and stops.
-x() {
-  "$@" || {
-    local rc=$?
-    log "FAILED (exit $rc): $*"
-    exit "$rc"
-  }
-}
-
-# run <description> <command...>: one timed step. Failures inside it stop the script via x or the
-# ERR trap, which names the step.
-STEP=setup
-trap 'log "FAILED during step: $STEP (command: $BASH_COMMAND)"' ERR
-run() {
-  local desc="$1"
-  shift
-  local start
-  start=$(date +%s)
-  STEP="$desc"
-  log "$desc ..."
-  "$@"
-  log "$desc: done in $(($(date +%s) - start))s"
-}
-
-fail() {
-  log "ERROR: $*"
-  exit 1
-}
-
 command -v go >/dev/null || fail "go not found on PATH (need Go >= 1.25 to build btcd and LND)"
 log "cache $CACHE; $(go version)"
 
 # Concurrent runs (parallel test invocations) must not build into the same files.
-exec 9>"$CACHE/.lock"
-flock 9
+cache_lock .lock
 
 # --- btcd -------------------------------------------------------------------------------------------
 
@@ -82,8 +51,7 @@ btcctl_bin="$BIN/btcctl-$BTCD_VERSION"
 btcd_stamp="$BIN/.stamp-btcd-$BTCD_VERSION"
 
 btcd_ok() {
-  [[ -x "$btcd_bin" && -x "$btcctl_bin" && -f "$btcd_stamp" ]] &&
-    [[ "$(cat "$btcd_stamp")" == "$BTCD_VERSION" ]] &&
+  [[ -x "$btcd_bin" && -x "$btcctl_bin" ]] && stamp_is "$btcd_stamp" "$BTCD_VERSION" &&
     "$btcd_bin" --version >/dev/null 2>&1 && "$btcctl_bin" --version >/dev/null 2>&1
 }
 
@@ -140,14 +108,15 @@ lnd_stamp_value() { echo "$1 ${LND_COMMIT[$1]:-} $LND_BUILD_TAGS"; }
 
 lnd_ok() {
   local tag="$1"
-  [[ -x "$BIN/lnd-$tag" && -x "$BIN/lncli-$tag" && -f "$BIN/.stamp-lnd-$tag" && -d "$SRC/lnd-$tag" ]] &&
-    [[ "$(cat "$BIN/.stamp-lnd-$tag")" == "$(lnd_stamp_value "$tag")" ]] &&
+  [[ -x "$BIN/lnd-$tag" && -x "$BIN/lncli-$tag" && -d "$SRC/lnd-$tag" ]] &&
+    stamp_is "$BIN/.stamp-lnd-$tag" "$(lnd_stamp_value "$tag")" &&
     "$BIN/lnd-$tag" --version 2>&1 | grep -q "commit=$tag" &&
     "$BIN/lncli-$tag" --version 2>&1 | grep -q "commit=$tag"
 }
 
 build_lnd() {
-  local tag="$1" dir="$SRC/lnd-$tag"
+  local tag="$1"
+  local dir="$SRC/lnd-$tag"
   local commit="${LND_COMMIT[$tag]:-}"
   # Commit shows in `lnd --version` / GetInfo.version ("0.21.2-beta commit=v0.21.2-beta"), CommitHash
   # in verrpc; the build tags are read from the binary's build info, so -tags alone sets them.
@@ -165,7 +134,7 @@ for tag in "${LND_LIST[@]}"; do
     continue
   fi
   src_dir="$SRC/lnd-$tag"
-  if [[ ! -f "$src_dir/.source-commit" || "$(cat "$src_dir/.source-commit")" != "${LND_COMMIT[$tag]:-}" ]]; then
+  if ! stamp_is "$src_dir/.source-commit" "${LND_COMMIT[$tag]:-}"; then
     run "fetch lnd $tag source" fetch_lnd_src "$tag" "$src_dir"
   fi
   # Dependencies first, so a network problem is reported apart from a compile problem.
@@ -197,8 +166,7 @@ done
     sep=','
   done
   printf '\n  }\n}\n'
-} >"$CACHE/manifest.json.tmp"
-mv "$CACHE/manifest.json.tmp" "$CACHE/manifest.json"
+} | write_atomically "$CACHE/manifest.json"
 for tag in "${LND_LIST[@]}"; do log "lnd $tag source: $SRC/lnd-$tag"; done
 log "manifest: $CACHE/manifest.json"
 log "all nodes ready in $(($(date +%s) - T0))s"

@@ -2,8 +2,6 @@
 // Invariants: every state change is committed before the verdict it implies reaches the host (one
 // transaction per tick: group commit); a replayed HTLC gets back the verdict already taken, never a
 // second, different one; a hold always ends, by release or by its deadline.
-import { equalBytes } from '@noble/ciphers/utils.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { randomBytes } from 'node:crypto';
 import { nullLogger, type Logger } from '../ops/log.js';
 import {
@@ -18,21 +16,15 @@ import {
   type Verdict,
 } from './backend.js';
 import { systemClock, type Clock } from './clock.js';
-import { failAt, holdable, isDue } from './deadline.js';
+import { failAt, holdable } from './deadline.js';
 import { HoldError, type HoldErrorCode } from './errors.js';
 import { nullMetrics, type EngineMetrics, type HoldOutcome } from './metrics.js';
-import { HoldSet, setIdFor } from './mpp.js';
-import { Notifier } from './notifier.js';
-import {
-  CapTracker,
-  peerKeyOf,
-  resolveEngineConfig,
-  type EngineConfig,
-  type EngineConfigInput,
-} from './policy.js';
+import { HoldSets, setIdFor, type HoldSet } from './mpp.js';
+import { Notifier, type NoticeTarget } from './notifier.js';
+import { CapTracker, resolveEngineConfig, type EngineConfig, type EngineConfigInput } from './policy.js';
 import { EarlyReleaseBuffer, releasePathId, verifyPathId } from './release.js';
 import { assertTransition, isActive, type HoldState } from './state.js';
-import { HoldStore, hexOf, type HoldRecord } from './store.js';
+import { HoldStore, bytesOfHex, hexOf, holdRecord, type HoldRecord, type StoredHold } from './store.js';
 import { TrampolinePayments } from './trampoline.js';
 
 /** Where a simulated crash may strike: before a store write, or before a call to the host. */
@@ -87,10 +79,8 @@ export interface EngineStats {
 export type AdminResult =
   { ok: true; holdIds: string[] } | { ok: false; error: HoldErrorCode; message: string };
 
-interface Waiter {
-  resolve: (v: Verdict) => void;
-  reject: (e: Error) => void;
-}
+/** Settles a host's pending htlc() call; a rejection goes in as a rejected promise (one closure kept, not two). */
+type Waiter = (v: Verdict | Promise<never>) => void;
 
 class CrashAbort extends Error {}
 
@@ -116,12 +106,12 @@ export class HoldEngine {
   private readonly byKey = new Map<string, HoldRecord>();
   /** Same holds as byKey, by hold id (hex). */
   private readonly byHoldId = new Map<string, HoldRecord>();
-  private readonly sets = new Map<string, HoldSet>();
-  /** release_token (hex) -> its set, for sets still open. */
-  private readonly tokens = new Map<string, HoldSet>();
+  private readonly sets: HoldSets;
   private readonly waiters = new Map<string, Waiter>();
 
   private writes: (() => void)[] = [];
+  /** HTLCs offered this tick and not yet taken in (see takeFresh). */
+  private fresh: InterceptedHtlc[] = [];
   private afters: (() => void)[] = [];
   private flushScheduled = false;
   private height: Height = 0;
@@ -149,6 +139,7 @@ export class HoldEngine {
       this.logger,
       this.metrics,
       (step) => this.mayCallHost(step as CrashStep),
+      (setId) => this.noticeTarget(setId),
     );
     this.early = new EarlyReleaseBuffer(
       this.clock,
@@ -164,7 +155,14 @@ export class HoldEngine {
       finish: (hold, to, verdict) => this.finish(hold, to, verdict),
       mayCallHost: (step) => this.mayCallHost(step),
       dead: () => this.dead,
-      fields: (set) => this.setFields(set),
+      fields: (set) => this.sets.fields(set),
+    });
+    this.sets = new HoldSets(this.clock, this.logger, this.metrics, {
+      finish: (hold, to, verdict) => this.finish(hold, to, verdict),
+      startPayment: (set) => this.trampoline.startPayment(set),
+      stopNotices: (setId) => this.notifier.stop(setId),
+      height: () => this.height,
+      dead: () => this.dead,
     });
     this.events = {
       htlc: (h) => this.htlc(h),
@@ -192,7 +190,7 @@ export class HoldEngine {
     const gone = await this.reconcile();
     for (const set of this.sets.values()) if (!gone.has(set.id)) this.resume(set);
     // Blocks may have passed while we were down: the deadline check needs no other catch-up.
-    this.expireDue();
+    this.sets.expireDue();
     if (this.dead) return;
     this.started = true;
     this.logger.info('hold engine started', { height: this.height, active: this.caps.totals().count });
@@ -204,7 +202,7 @@ export class HoldEngine {
   async stop(): Promise<void> {
     if (this.dead) return;
     await this.backend.stop();
-    if (this.writes.length > 0 || this.afters.length > 0) this.flush();
+    if (this.writes.length > 0 || this.afters.length > 0 || this.fresh.length > 0) this.flush();
     this.shutdown();
     this.logger.info('hold engine stopped');
   }
@@ -219,18 +217,19 @@ export class HoldEngine {
       this.metrics.holdOutcome('passthrough');
       return Promise.resolve({ kind: 'continue' });
     }
-    return new Promise<Verdict>((resolve, reject) => {
+    return new Promise<Verdict>((resolve) => {
       const prev = this.waiters.get(h.key);
-      this.waiters.set(h.key, { resolve, reject });
+      this.waiters.set(h.key, resolve);
       if (prev) {
-        prev.reject(new SupersededError(h.key));
+        prev(Promise.reject(new SupersededError(h.key)));
         return; // the hold is already known (in memory): the new waiter gets its verdict
       }
-      try {
-        this.attach(h);
-      } catch (err) {
-        this.logger.error('htlc intake failed', { key: h.key, error: String(err) });
-        if (!this.dead) this.refuseBroken(h);
+      if (this.byKey.has(h.key)) this.attachOrRefuse(h, false);
+      else {
+        // New to memory: whether the store knows it is asked for the whole tick at once, before
+        // the tick's writes commit (one query per batch instead of one per HTLC).
+        this.fresh.push(h);
+        this.scheduleFlush();
       }
     });
   }
@@ -248,7 +247,7 @@ export class HoldEngine {
   block(height: Height): void {
     if (this.dead || height <= this.height) return;
     this.height = height;
-    this.expireDue();
+    this.sets.expireDue();
   }
 
   // ---- operator actions ----
@@ -264,16 +263,16 @@ export class HoldEngine {
     const set = found.set;
     if (!set.complete)
       return { ok: false, error: 'set_incomplete', message: 'the MPP set has not fully arrived' };
-    this.logger.info('operator release', { holdId: holdIdHex, ...this.setFields(set) });
-    this.releaseSet(set, 'operator');
+    this.logger.info('operator release', { holdId: holdIdHex, ...this.sets.fields(set) });
+    this.sets.release(set, 'operator');
     return { ok: true, holdIds: set.parts.map((p) => p.holdIdHex) };
   }
 
   failHold(holdIdHex: string): AdminResult {
     const found = this.adminFind(holdIdHex);
     if (!found.ok) return found;
-    this.logger.info('operator fail', { holdId: holdIdHex, ...this.setFields(found.set) });
-    this.failSet(found.set, 'operator');
+    this.logger.info('operator fail', { holdId: holdIdHex, ...this.sets.fields(found.set) });
+    this.sets.fail(found.set, 'operator');
     return { ok: true, holdIds: found.set.parts.map((p) => p.holdIdHex) };
   }
 
@@ -282,7 +281,7 @@ export class HoldEngine {
       height: this.height,
       activeHolds: this.caps.totals().count,
       activeMsat: this.caps.totals().msat,
-      openSets: [...this.sets.values()].filter((s) => !s.closed).length,
+      openSets: this.sets.openCount,
       byState: this.dead ? {} : this.store.countsByState(),
       earlyReleases: this.early.size,
       notifying: this.notifier.running,
@@ -291,11 +290,38 @@ export class HoldEngine {
 
   // ---- intake ----
 
-  private attach(h: InterceptedHtlc): void {
+  private attachOrRefuse(h: InterceptedHtlc, maybeStored: boolean): void {
+    try {
+      this.attach(h, maybeStored);
+    } catch (err) {
+      this.logger.error('htlc intake failed', { key: h.key, error: String(err) });
+      if (!this.dead) this.refuseBroken(h);
+    }
+  }
+
+  /** Take in the HTLCs offered this tick that memory did not know, looking them up in the store together. */
+  private takeFresh(): void {
+    const fresh = this.fresh;
+    if (fresh.length === 0) return;
+    this.fresh = [];
+    let stored: ReadonlySet<string> | undefined;
+    try {
+      stored = this.store.storedKeys(fresh.map((h) => h.key));
+    } catch (err) {
+      this.logger.error('hold store lookup failed; looking up one by one', { error: String(err) });
+    }
+    for (const h of fresh) {
+      if (this.dead) return;
+      this.attachOrRefuse(h, stored === undefined || stored.has(h.key));
+    }
+  }
+
+  /** `maybeStored` false: the store is known not to have this key (memory is then the only place). */
+  private attach(h: InterceptedHtlc, maybeStored: boolean): void {
     const mem = this.byKey.get(h.key);
-    const known = mem ?? this.store.byKey(h.key);
+    const known = mem ?? (maybeStored ? this.store.byKey(h.key) : undefined);
     if (known) {
-      if (!equalBytes(known.htlc.paymentHash, h.paymentHash)) {
+      if (known.paymentHashHex !== hexOf(h.paymentHash)) {
         this.logger.error('replayed htlc differs from the stored one; keeping the stored decision', {
           key: h.key,
         });
@@ -311,19 +337,15 @@ export class HoldEngine {
 
   private intake(h: InterceptedHtlc): void {
     const now = this.clock.now();
-    const holdId = newHoldId(now);
-    const holdIdHex = hexOf(holdId);
+    const holdIdHex = hexOf(newHoldId(now));
     const hashHex = hexOf(h.paymentHash);
     const total = h.asyncHold?.totalMsat;
     const maxHold = Math.min(this.config.maxHoldBlocks, h.asyncHold?.maxHoldBlocks ?? Infinity);
-    const hold: HoldRecord = {
-      holdId,
+    const hold = holdRecord(h, {
       holdIdHex,
-      key: h.key,
       setId: setIdFor(hashHex, holdIdHex, total),
       paymentHashHex: hashHex,
       state: 'received',
-      htlc: h,
       holdStart: this.height,
       failAt: failAt(
         {
@@ -338,20 +360,18 @@ export class HoldEngine {
       createdMs: now,
       updatedMs: now,
       verdict: undefined,
-    };
+    });
     this.byKey.set(h.key, hold);
 
     const existing = this.sets.get(hold.setId);
-    const refusal = this.refusal(hold, existing);
+    const refusal = this.refusal(hold, h, existing);
     if (refusal) {
-      this.refuse(hold, refusal.reason, refusal.why, refusal.fields);
+      this.refuse(hold, h, refusal.reason, refusal.why, refusal.fields);
       return;
     }
-    const set = existing ?? new HoldSet(hold.setId, total);
-    this.sets.set(set.id, set);
-    const wasComplete = set.parts.length > 0 && set.complete;
-    this.admit(hold, set);
-    this.enqueue(() => this.store.insertHold(hold));
+    const wasComplete = existing !== undefined && existing.parts.length > 0 && existing.complete;
+    const set = this.admit(hold);
+    this.enqueue(() => this.store.insertHold(hold, h));
     this.logger.info('holding htlc', {
       ...this.holdFields(hold),
       holdId: holdIdHex,
@@ -360,14 +380,14 @@ export class HoldEngine {
     });
     if (wasComplete) return;
     if (set.complete) this.onComplete(set, true);
-    else if (set.timeout === undefined) this.armMppTimeout(set, this.config.mppTimeoutMs);
+    else if (set.timeout === undefined) this.sets.armTimeout(set, this.config.mppTimeoutMs);
   }
 
   private refusal(
     hold: HoldRecord,
+    h: InterceptedHtlc,
     set: HoldSet | undefined,
   ): { reason: FailReason; why: string; fields?: Record<string, unknown> } | undefined {
-    const h = hold.htlc;
     const a = h.asyncHold;
     if (!a) return { reason: 'not_holdable', why: 'hold_htlc without async_hold: nothing could release it' };
     if (a.messagePaths.length === 0 && a.releaseToken === undefined) {
@@ -401,7 +421,7 @@ export class HoldEngine {
         return { reason: 'not_holdable', why: 'MPP parts mix trampoline and forward mode' };
       }
     }
-    const cap = this.caps.check(peerKeyOf(h), h.amountInMsat);
+    const cap = this.caps.check(hold.peer, h.amountInMsat);
     if (cap) {
       this.metrics.capTripped(cap);
       return { reason: 'cap_exceeded', why: 'hold cap exceeded', fields: { cap } };
@@ -411,6 +431,7 @@ export class HoldEngine {
 
   private refuse(
     hold: HoldRecord,
+    h: InterceptedHtlc,
     reason: FailReason,
     why: string,
     fields: Record<string, unknown> = {},
@@ -420,11 +441,11 @@ export class HoldEngine {
     // A refused part never joined its MPP set: stored alone, it cannot mark the set finished.
     hold.setId = `one:${hold.holdIdHex}`;
     hold.state = 'failed';
-    hold.verdict = { kind: 'fail', reason, trampoline: hold.htlc.trampoline !== undefined };
+    hold.verdict = { kind: 'fail', reason, trampoline: hold.trampoline !== undefined };
     this.metrics.holdOutcome('refused');
     const v = hold.verdict;
     this.enqueue(
-      () => this.store.insertHold(hold),
+      () => this.store.insertHold(hold, h),
       () => {
         this.deliver(hold.key, v);
         this.forget(hold);
@@ -436,23 +457,20 @@ export class HoldEngine {
   private refuseBroken(h: InterceptedHtlc): void {
     try {
       const now = this.clock.now();
-      const holdId = new Uint8Array(randomBytes(16));
-      const hold: HoldRecord = {
-        holdId,
-        holdIdHex: bytesToHex(holdId),
-        key: h.key,
-        setId: `one:${bytesToHex(holdId)}`,
+      const holdIdHex = hexOf(randomBytes(16));
+      const hold = holdRecord(h, {
+        holdIdHex,
+        setId: `one:${holdIdHex}`,
         paymentHashHex: '',
         state: 'received',
-        htlc: h,
         holdStart: this.height,
         failAt: this.height,
         createdMs: now,
         updatedMs: now,
         verdict: undefined,
-      };
+      });
       this.byKey.set(h.key, hold);
-      this.refuse(hold, 'not_holdable', 'malformed htlc');
+      this.refuse(hold, h, 'not_holdable', 'malformed htlc');
     } catch (err) {
       this.logger.error('could not refuse malformed htlc; leaving it with the host', {
         key: h.key,
@@ -461,25 +479,17 @@ export class HoldEngine {
     }
   }
 
-  private admit(hold: HoldRecord, set: HoldSet): void {
+  private admit(hold: HoldRecord): HoldSet {
     hold.state = 'held';
     this.byKey.set(hold.key, hold);
     this.byHoldId.set(hold.holdIdHex, hold);
-    this.caps.add(peerKeyOf(hold.htlc), hold.htlc.amountInMsat);
-    set.parts.push(hold);
-    const token = hold.htlc.asyncHold?.releaseToken;
-    if (token !== undefined) this.tokens.set(hexOf(token), set);
+    hold.peer = this.caps.add(hold.peer, hold.amountInMsat);
+    return this.sets.join(hold);
   }
 
   private restore(rec: HoldRecord): void {
-    const total = rec.htlc.asyncHold?.totalMsat;
-    let set = this.sets.get(rec.setId);
-    if (!set) {
-      set = new HoldSet(rec.setId, total);
-      this.sets.set(set.id, set);
-    }
     const state = rec.state;
-    this.admit(rec, set);
+    const set = this.admit(rec);
     rec.state = state;
     if (state === 'paying') set.closed = true;
   }
@@ -491,7 +501,7 @@ export class HoldEngine {
       this.onComplete(set, false);
     } else {
       const first = Math.min(...set.parts.map((p) => p.createdMs));
-      this.armMppTimeout(set, Math.max(0, first + this.config.mppTimeoutMs - this.clock.now()));
+      this.sets.armTimeout(set, Math.max(0, first + this.config.mppTimeoutMs - this.clock.now()));
     }
   }
 
@@ -515,14 +525,14 @@ export class HoldEngine {
       this.finish(p, 'failed', {
         kind: 'fail',
         reason: 'host_failed',
-        trampoline: p.htlc.trampoline !== undefined,
+        trampoline: p.trampoline !== undefined,
       });
     for (const rec of held) {
       const st = states.get(rec.key) ?? 'pending';
       if (st === 'pending') continue;
       const set = this.sets.get(rec.setId);
       if (set && !set.closed) {
-        this.closeSet(set);
+        this.sets.close(set);
         closed.add(set.id);
       }
       if (st === 'forwarded') {
@@ -543,39 +553,38 @@ export class HoldEngine {
     return closed;
   }
 
-  private armMppTimeout(set: HoldSet, ms: number): void {
-    set.timeout = this.clock.setTimeout(() => {
-      set.timeout = undefined;
-      if (this.dead || set.closed || set.complete) return;
-      this.logger.info('MPP set incomplete at timeout; failing its parts', {
-        ...this.setFields(set),
-        received: set.receivedMsat,
-        total: set.totalMsat,
-      });
-      this.failSet(set, 'mpp_timeout');
-    }, ms);
-  }
-
   /** The set is complete: apply an early release, or start telling the recipient. */
   private onComplete(set: HoldSet, fresh: boolean): void {
-    if (set.timeout !== undefined) this.clock.clearTimeout(set.timeout);
-    set.timeout = undefined;
+    this.sets.clearTimeout(set);
     if (fresh) {
       for (const p of set.parts) {
-        const token = p.htlc.asyncHold?.releaseToken;
-        if (token !== undefined && this.early.take(bytesToHex(token))) {
+        const token = p.releaseToken;
+        if (token !== undefined && this.early.take(hexOf(token))) {
           this.metrics.release('early_applied');
-          this.logger.info('early release applied', this.setFields(set));
+          this.logger.info('early release applied', this.sets.fields(set));
           set.releaseRequested = true;
         }
       }
     }
     if (set.releaseRequested) {
-      this.releaseSet(set, 'release before completion');
+      this.sets.release(set, 'release before completion');
       return;
     }
+    this.notifier.start(set.id);
+  }
+
+  /**
+   * What the notifier sends for a set. The reply path id is worked out at each send instead of kept: a
+   * retry comes every few minutes at most, and a 32-byte array kept per held set costs ~180 bytes.
+   */
+  private noticeTarget(setId: string): NoticeTarget | undefined {
+    const set = this.sets.get(setId);
+    if (!set || set.closed || set.parts.length === 0) return undefined;
     const leader = set.leader;
-    this.notifier.start(set.id, new ReplyTarget(this.releaseKey, leader));
+    return {
+      messagePaths: leader.messagePaths,
+      replyPathId: releasePathId(this.releaseKey, bytesOfHex(leader.holdIdHex)),
+    };
   }
 
   // ---- release ----
@@ -583,11 +592,11 @@ export class HoldEngine {
   private onRelease(pathId: Uint8Array): void {
     const v = verifyPathId(this.releaseKey, pathId);
     if (v.ok) {
-      const idHex = bytesToHex(v.holdId);
+      const idHex = hexOf(v.holdId);
       const hold = this.byHoldId.get(idHex);
       const set = hold && this.sets.get(hold.setId);
       if (set) {
-        this.releaseFrom(set, 'path_id');
+        this.sets.releaseFrom(set, 'path_id');
         return;
       }
       const stored = this.store.byHoldId(v.holdId);
@@ -598,7 +607,7 @@ export class HoldEngine {
           state: stored.state,
           key: stored.key,
           payment_hash: stored.paymentHashHex,
-          amount_msat: stored.htlc.amountInMsat,
+          amount_msat: stored.amountInMsat,
         });
       } else {
         this.metrics.release('dropped');
@@ -611,16 +620,16 @@ export class HoldEngine {
       this.logger.warn('release dropped: path id is not 32 bytes', { length: pathId.length });
       return;
     }
-    const tokenHex = bytesToHex(pathId);
-    const bySet = this.tokens.get(tokenHex);
+    const tokenHex = hexOf(pathId);
+    const bySet = this.sets.byToken(tokenHex);
     if (bySet) {
-      this.releaseFrom(bySet, 'release_token');
+      this.sets.releaseFrom(bySet, 'release_token');
       return;
     }
-    if (v.holdId && (this.byHoldId.has(bytesToHex(v.holdId)) || this.store.byHoldId(v.holdId))) {
+    if (v.holdId && (this.byHoldId.has(hexOf(v.holdId)) || this.store.byHoldId(v.holdId))) {
       this.metrics.release('forged');
       this.logger.warn('release dropped: path id names a hold but its HMAC does not verify', {
-        holdId: bytesToHex(v.holdId),
+        holdId: hexOf(v.holdId),
       });
       return;
     }
@@ -630,80 +639,6 @@ export class HoldEngine {
     this.early.add(tokenHex);
   }
 
-  private releaseFrom(set: HoldSet, via: string): void {
-    if (set.closed) {
-      this.metrics.release('duplicate');
-      this.logger.debug('duplicate release ignored', { ...this.setFields(set), via });
-      return;
-    }
-    if (!set.complete) {
-      set.releaseRequested = true;
-      this.logger.info('release before the MPP set is complete; applied on completion', {
-        ...this.setFields(set),
-        via,
-      });
-      return;
-    }
-    this.releaseSet(set, via);
-  }
-
-  private releaseSet(set: HoldSet, via: string): void {
-    if (isDue(set.failAt, this.height)) {
-      // Past the deadline the HTLC is doomed: downstream would refuse it (too little CLTV left), or it
-      // would keep running into the upstream peer's force-close margin. Fail it back instead.
-      this.logger.warn('release at or after the hold deadline; failing back instead of forwarding', {
-        setId: set.id,
-        via,
-        failAt: set.failAt,
-        height: this.height,
-      });
-      this.failSet(set, 'expired');
-      return;
-    }
-    this.closeSet(set);
-    this.metrics.release('released');
-    this.metrics.holdReleased?.(via);
-    this.logger.info('hold released', { ...this.setFields(set), via, parts: set.parts.length });
-    if (set.trampoline) {
-      this.trampoline.startPayment(set);
-      return;
-    }
-    for (const p of set.parts) this.finish(p, 'forwarded', { kind: 'continue' });
-  }
-
-  private closeSet(set: HoldSet): void {
-    set.closed = true;
-    this.notifier.stop(set.id);
-    if (set.timeout !== undefined) this.clock.clearTimeout(set.timeout);
-    set.timeout = undefined;
-  }
-
-  // ---- failing and deadlines ----
-
-  private failSet(set: HoldSet, reason: FailReason): void {
-    this.closeSet(set);
-    for (const p of set.parts) {
-      if (p.state !== 'held') continue;
-      this.finish(p, reason === 'expired' ? 'expired' : 'failed', {
-        kind: 'fail',
-        reason,
-        trampoline: p.htlc.trampoline !== undefined,
-      });
-    }
-  }
-
-  private expireDue(): void {
-    for (const set of this.sets.values()) {
-      if (set.closed || set.parts.length === 0 || !isDue(set.failAt, this.height)) continue;
-      this.logger.info('hold deadline reached; failing', {
-        ...this.setFields(set),
-        failAt: set.failAt,
-        height: this.height,
-      });
-      this.failSet(set, 'expired');
-    }
-  }
-
   /** Move a hold to a final state; its verdict goes out after the transition commits. */
   private finish(hold: HoldRecord, to: HoldState, verdict: Verdict): void {
     assertTransition(hold.state, to);
@@ -711,7 +646,7 @@ export class HoldEngine {
     hold.state = to;
     hold.verdict = verdict;
     hold.updatedMs = this.clock.now();
-    if (wasActive) this.caps.remove(peerKeyOf(hold.htlc), hold.htlc.amountInMsat);
+    if (wasActive) this.caps.remove(hold.peer, hold.amountInMsat);
     this.metrics.holdOutcome(to as HoldOutcome);
     if (wasActive) this.metrics.holdEnded?.((hold.updatedMs - hold.createdMs) / 1000);
     if (verdict.kind === 'fail') this.metrics.holdFailed?.(verdict.reason);
@@ -728,15 +663,7 @@ export class HoldEngine {
   private forget(hold: HoldRecord): void {
     if (this.byKey.get(hold.key) === hold) this.byKey.delete(hold.key);
     if (this.byHoldId.get(hold.holdIdHex) === hold) this.byHoldId.delete(hold.holdIdHex);
-    const set = this.sets.get(hold.setId);
-    if (set && set.closed && set.parts.every((p) => p.verdict !== undefined)) {
-      this.sets.delete(set.id);
-      for (const p of set.parts) {
-        const token = p.htlc.asyncHold?.releaseToken;
-        if (token !== undefined && this.tokens.get(bytesToHex(token)) === set)
-          this.tokens.delete(bytesToHex(token));
-      }
-    }
+    this.sets.forget(hold);
   }
 
   // ---- log fields ----
@@ -746,19 +673,8 @@ export class HoldEngine {
     return {
       key: h.key,
       payment_hash: h.paymentHashHex,
-      amount_msat: h.htlc.amountInMsat,
+      amount_msat: h.amountInMsat,
       blocks_left: h.failAt - this.height,
-    };
-  }
-
-  private setFields(set: HoldSet): Record<string, unknown> {
-    const l = set.leader;
-    return {
-      setId: set.id,
-      key: set.parts.map((p) => p.key).join(','),
-      payment_hash: l.paymentHashHex,
-      amount_msat: set.incomingMsat,
-      blocks_left: set.failAt - this.height,
     };
   }
 
@@ -784,6 +700,10 @@ export class HoldEngine {
     if (this.dead) return;
     if (write) this.writes.push(write);
     if (after) this.afters.push(after);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.clock.defer(() => this.flush());
@@ -791,6 +711,9 @@ export class HoldEngine {
   }
 
   private flush(): void {
+    if (this.dead) return;
+    // Still marked scheduled: what intake enqueues here joins this batch instead of the next.
+    this.takeFresh();
     this.flushScheduled = false;
     if (this.dead) return;
     const writes = this.writes;
@@ -829,7 +752,7 @@ export class HoldEngine {
     const w = this.waiters.get(key);
     if (!w || !this.mayCallHost('verdict')) return;
     this.waiters.delete(key);
-    w.resolve(verdict);
+    w(verdict);
   }
 
   private mayCallHost(step: CrashStep): boolean {
@@ -857,9 +780,10 @@ export class HoldEngine {
     this.dead = true;
     this.notifier.stopAll();
     this.early.clear();
-    for (const s of this.sets.values()) if (s.timeout !== undefined) this.clock.clearTimeout(s.timeout);
+    this.sets.clearTimers();
     this.writes = [];
     this.afters = [];
+    this.fresh = [];
     this.store.close();
   }
 }
@@ -889,24 +813,7 @@ function newHoldId(nowMs: number): Uint8Array {
   return id;
 }
 
-/**
- * What the notifier sends for a set. The reply path id is worked out at each send instead of kept: a
- * retry comes every few minutes at most, and a 32-byte array kept per held set costs ~180 bytes.
- */
-class ReplyTarget {
-  constructor(
-    private readonly key: Uint8Array,
-    private readonly leader: HoldRecord,
-  ) {}
-  get messagePaths(): Uint8Array[] {
-    return this.leader.htlc.asyncHold?.messagePaths ?? [];
-  }
-  get replyPathId(): Uint8Array {
-    return releasePathId(this.key, this.leader.holdId);
-  }
-}
-
-function toView(r: HoldRecord): HoldView {
+function toView(r: StoredHold): HoldView {
   return {
     holdId: r.holdIdHex,
     htlcKey: r.key,

@@ -70,7 +70,7 @@ export function trampolineFee(cfg: EngineConfig, incoming: Msat): Msat {
 }
 
 /** Which peer an HTLC counts against: its node id when the host names it, else its channel. */
-export function peerKeyOf(h: InterceptedHtlc): string {
+export function peerKeyOf(h: Pick<InterceptedHtlc, 'incomingPeer' | 'incomingChannel'>): string {
   return h.incomingPeer !== undefined ? `peer:${h.incomingPeer}` : `chan:${h.incomingChannel}`;
 }
 
@@ -79,18 +79,20 @@ export type CapName = 'per_peer_count' | 'per_peer_msat' | 'global_count' | 'glo
 interface Usage {
   count: number;
   msat: Msat;
+  /** The map's own key: holds keep this one, not a fresh copy per HTLC. */
+  key: string;
 }
 
 /** Running totals of active holds, checked before a new one is accepted. */
 export class CapTracker {
-  private readonly global: Usage = { count: 0, msat: 0n };
+  private readonly global: Usage = { count: 0, msat: 0n, key: '' };
   private readonly peers = new Map<string, Usage>();
 
   constructor(private readonly caps: HoldCaps) {}
 
   /** The first cap this HTLC would break, or undefined when it fits. */
   check(peer: string, amount: Msat): CapName | undefined {
-    const p = this.peers.get(peer) ?? { count: 0, msat: 0n };
+    const p = this.peers.get(peer) ?? { count: 0, msat: 0n, key: peer };
     if (p.count + 1 > this.caps.perPeerCount) return 'per_peer_count';
     if (p.msat + amount > this.caps.perPeerMsat) return 'per_peer_msat';
     if (this.global.count + 1 > this.caps.globalCount) return 'global_count';
@@ -98,13 +100,18 @@ export class CapTracker {
     return undefined;
   }
 
-  add(peer: string, amount: Msat): void {
-    const p = this.peers.get(peer) ?? { count: 0, msat: 0n };
+  /** Count a hold against its peer; returns the peer key to keep (one string per peer). */
+  add(peer: string, amount: Msat): string {
+    let p = this.peers.get(peer);
+    if (!p) {
+      p = { count: 0, msat: 0n, key: peer };
+      this.peers.set(peer, p);
+    }
     p.count += 1;
     p.msat += amount;
-    this.peers.set(peer, p);
     this.global.count += 1;
     this.global.msat += amount;
+    return p.key;
   }
 
   remove(peer: string, amount: Msat): void {
@@ -119,6 +126,6 @@ export class CapTracker {
   }
 
   totals(): { count: number; msat: Msat } {
-    return { ...this.global };
+    return { count: this.global.count, msat: this.global.msat };
   }
 }

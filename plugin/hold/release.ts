@@ -1,7 +1,7 @@
 // Release path ids (PROTOCOL.md): path_id = hold_id (16) ‖ HMAC-SHA256(key, "release" ‖ hold_id)[0..16],
 // and the buffer for releases that arrive before their HTLC.
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { hmac, type _HMAC } from '@noble/hashes/hmac.js';
+import { sha256, type _SHA256 } from '@noble/hashes/sha2.js';
 import { equalBytes } from '@noble/ciphers/utils.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { Clock, TimerHandle } from './clock.js';
@@ -10,14 +10,26 @@ export const HOLD_ID_LEN = 16;
 export const PATH_ID_LEN = 32;
 const LABEL = new TextEncoder().encode('release');
 
-// The engine uses one key for its life: keep the HMAC keyed with it and clone that per tag, instead
-// of hashing the padded key blocks again for every path id (a restart tags every held set).
-let keyed: { key: Uint8Array; h: ReturnType<typeof hmac.create> } | undefined;
+// The engine uses one key for its life: keep the HMAC keyed with it and copy that state into one
+// scratch instance per tag, instead of hashing the padded key blocks again for every path id (a
+// restart tags every held set) or allocating two fresh hash objects per tag with clone().
+interface Keyed {
+  key: Uint8Array;
+  h: _HMAC<_SHA256>;
+  scratch: _HMAC<_SHA256>;
+  out: Uint8Array;
+}
+let keyed: Keyed | undefined;
 
+/** The 16-byte tag, as a view of a buffer the next call overwrites: use it at once or copy it. */
 function tag(key: Uint8Array, holdId: Uint8Array): Uint8Array {
-  if (!keyed || !equalBytes(keyed.key, key))
-    keyed = { key: Uint8Array.from(key), h: hmac.create(sha256, key) };
-  return keyed.h.clone().update(LABEL).update(holdId).digest().subarray(0, 16);
+  if (!keyed || !equalBytes(keyed.key, key)) {
+    const h = hmac.create(sha256, key) as _HMAC<_SHA256>;
+    keyed = { key: Uint8Array.from(key), h, scratch: h.clone(), out: new Uint8Array(32) };
+  }
+  const k: Keyed = keyed;
+  k.h._cloneInto(k.scratch).update(LABEL).update(holdId).digestInto(k.out);
+  return k.out.subarray(0, 16);
 }
 
 export function releasePathId(key: Uint8Array, holdId: Uint8Array): Uint8Array {

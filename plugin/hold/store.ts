@@ -1,25 +1,113 @@
 // Durable record of every hold: better-sqlite3 in WAL mode with synchronous=FULL, so a commit that
 // returned survives a power cut. The engine batches one tick's writes into one transaction.
 import Database from 'better-sqlite3';
-import type { Height, InterceptedHtlc, Verdict } from './backend.js';
+import type { Height, InterceptedHtlc, Msat, TrampolineRequest, Verdict } from './backend.js';
 import { HoldError } from './errors.js';
 import { migrations } from './migrations/index.js';
-import { isHoldState, type HoldState } from './state.js';
+import { peerKeyOf } from './policy.js';
+import { HOLD_STATES, isHoldState, isTerminal, type HoldState } from './state.js';
 
+/**
+ * A hold as the engine keeps it in memory: what deciding it needs, ids as hex strings, and no copy
+ * of the host's HTLC object. At 100,000 holds every kept object shows: a Uint8Array costs ~180 bytes
+ * of heap before its contents, so the payment hash and hold id are kept once, as hex, and turned
+ * back into bytes only for the rare call that needs them.
+ */
 export interface HoldRecord {
-  holdId: Uint8Array;
   holdIdHex: string;
   key: string;
   setId: string;
   paymentHashHex: string;
   state: HoldState;
-  htlc: InterceptedHtlc;
+  /** The cap bucket the hold counts against (policy peerKeyOf); the engine interns it per peer. */
+  peer: string;
+  amountInMsat: Msat;
+  amountOutMsat: Msat | undefined;
+  incomingExpiry: Height;
+  /** From async_hold: where held_htlc_available goes, and the sender's release token. */
+  messagePaths: Uint8Array[];
+  releaseToken: Uint8Array | undefined;
+  totalMsat: Msat | undefined;
+  trampoline: TrampolineRequest | undefined;
   holdStart: Height;
   failAt: Height;
   createdMs: number;
   updatedMs: number;
   verdict: Verdict | undefined;
 }
+
+/** A hold read back with its HTLC as first seen (operator views, replays of finished holds). */
+export interface StoredHold extends HoldRecord {
+  htlc: InterceptedHtlc;
+}
+
+/** What a hold record carries besides the HTLC's own fields. */
+export interface HoldMeta {
+  holdIdHex: string;
+  setId: string;
+  paymentHashHex: string;
+  state: HoldState;
+  holdStart: Height;
+  failAt: Height;
+  createdMs: number;
+  updatedMs: number;
+  verdict: Verdict | undefined;
+}
+
+/** The in-memory record of a hold of this HTLC. */
+export function holdRecord(h: InterceptedHtlc, m: HoldMeta): HoldRecord {
+  const a = h.asyncHold;
+  return makeRecord(
+    m,
+    h.key,
+    peerKeyOf(h),
+    h.amountInMsat,
+    h.amountOutMsat,
+    h.incomingExpiry,
+    a?.messagePaths ?? [],
+    a?.releaseToken,
+    a?.totalMsat,
+    h.trampoline,
+  );
+}
+
+// One object literal for every record, so they all share one shape.
+function makeRecord(
+  m: HoldMeta,
+  key: string,
+  peer: string,
+  amountInMsat: Msat,
+  amountOutMsat: Msat | undefined,
+  incomingExpiry: Height,
+  messagePaths: Uint8Array[],
+  releaseToken: Uint8Array | undefined,
+  totalMsat: Msat | undefined,
+  trampoline: TrampolineRequest | undefined,
+): HoldRecord {
+  return {
+    holdIdHex: m.holdIdHex,
+    key,
+    setId: m.setId,
+    paymentHashHex: m.paymentHashHex,
+    state: m.state,
+    peer,
+    amountInMsat,
+    amountOutMsat,
+    incomingExpiry,
+    messagePaths,
+    releaseToken,
+    totalMsat,
+    trampoline,
+    holdStart: m.holdStart,
+    failAt: m.failAt,
+    createdMs: m.createdMs,
+    updatedMs: m.updatedMs,
+    verdict: m.verdict,
+  };
+}
+
+/** Bytes of a hex id kept in a record (a fresh copy; the record keeps only the string). */
+export const bytesOfHex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
 export type PaymentState = 'pending' | 'succeeded' | 'failed';
 
@@ -43,6 +131,20 @@ interface HoldRow {
   created_ms: number;
   updated_ms: number;
   verdict: string | null;
+}
+
+/** An active hold's row: ids as hex from SQLite (no Buffer per id), no verdict (active holds have none). */
+interface ActiveRow {
+  hold_id: string;
+  htlc_key: string;
+  set_id: string;
+  payment_hash: string;
+  state: string;
+  htlc: string;
+  hold_start: number;
+  fail_at: number;
+  created_ms: number;
+  updated_ms: number;
 }
 
 interface PaymentRow {
@@ -101,8 +203,57 @@ function fromJson<T>(s: string): T {
   return untag(JSON.parse(s)) as T;
 }
 
+/** One value in the tagged JSON form; the common types without building a tagged copy first. */
+function jv(x: unknown): string {
+  if (typeof x === 'string') return JSON.stringify(x);
+  if (typeof x === 'bigint') return `{"$n":"${x.toString()}"}`;
+  if (x instanceof Uint8Array) return `{"$b":"${hexOf(x)}"}`;
+  if (Array.isArray(x)) return `[${x.map(jv).join(',')}]`;
+  return JSON.stringify(tag(x)) ?? 'null';
+}
+
+/** Append `"name":value` to an object's JSON text; undefined is left out, as JSON.stringify does. */
+function put(s: string, name: string, x: unknown): string {
+  if (x === undefined) return s;
+  return `${s}${s.length > 1 ? ',' : ''}"${name}":${jv(x)}`;
+}
+
+/**
+ * The HTLC as tagged JSON (the format decodeHtlc reads), written field by field: the generic walk
+ * built a tagged copy of every object before JSON.stringify saw it, a cost paid on every intake.
+ */
 export function encodeHtlc(h: InterceptedHtlc): string {
-  return toJson(h);
+  let s = '{';
+  s = put(s, 'key', h.key);
+  s = put(s, 'incomingChannel', h.incomingChannel);
+  s = put(s, 'incomingPeer', h.incomingPeer);
+  s = put(s, 'paymentHash', h.paymentHash);
+  s = put(s, 'amountInMsat', h.amountInMsat);
+  s = put(s, 'amountOutMsat', h.amountOutMsat);
+  s = put(s, 'incomingExpiry', h.incomingExpiry);
+  s = put(s, 'outgoingExpiry', h.outgoingExpiry);
+  s = put(s, 'outgoingChannel', h.outgoingChannel);
+  s = put(s, 'autoFailHeight', h.autoFailHeight);
+  s = put(s, 'holdFlag', h.holdFlag);
+  const a = h.asyncHold;
+  if (a) {
+    let o = '{';
+    o = put(o, 'messagePaths', a.messagePaths);
+    o = put(o, 'releaseToken', a.releaseToken);
+    o = put(o, 'maxHoldBlocks', a.maxHoldBlocks);
+    o = put(o, 'totalMsat', a.totalMsat);
+    s = `${s},"asyncHold":${o}}`;
+  } else s = put(s, 'asyncHold', a);
+  const t = h.trampoline;
+  if (t) {
+    let o = '{';
+    o = put(o, 'invoice', t.invoice);
+    o = put(o, 'amtToForwardMsat', t.amtToForwardMsat);
+    o = put(o, 'outgoingNodeId', t.outgoingNodeId);
+    o = put(o, 'keysendPreimage', t.keysendPreimage);
+    s = `${s},"trampoline":${o}}`;
+  } else s = put(s, 'trampoline', t);
+  return `${s}}`;
 }
 
 /** Decode, restoring the optional fields JSON dropped as explicit undefined (the shape hosts give). */
@@ -140,23 +291,67 @@ export function decodeHtlc(s: string): InterceptedHtlc {
 /** A Buffer view of the bytes (no copy): better-sqlite3 binds Buffers as blobs. */
 const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-function rowToHold(r: HoldRow): HoldRecord {
+function rowToHold(r: HoldRow): StoredHold {
   if (!isHoldState(r.state)) throw new HoldError('store_version', `unknown hold state ${r.state}`);
-  const holdId = new Uint8Array(r.hold_id);
+  const htlc = decodeHtlc(r.htlc);
   return {
-    holdId,
-    holdIdHex: r.hold_id.toString('hex'),
-    key: r.htlc_key,
-    setId: r.set_id,
-    paymentHashHex: r.payment_hash.toString('hex'),
-    state: r.state,
-    htlc: decodeHtlc(r.htlc),
-    holdStart: r.hold_start,
-    failAt: r.fail_at,
-    createdMs: r.created_ms,
-    updatedMs: r.updated_ms,
-    verdict: r.verdict === null ? undefined : fromJson<Verdict>(r.verdict),
+    ...holdRecord(htlc, {
+      holdIdHex: r.hold_id.toString('hex'),
+      setId: r.set_id,
+      paymentHashHex: r.payment_hash.toString('hex'),
+      state: r.state,
+      holdStart: r.hold_start,
+      failAt: r.fail_at,
+      createdMs: r.created_ms,
+      updatedMs: r.updated_ms,
+      verdict: r.verdict === null ? undefined : fromJson<Verdict>(r.verdict),
+    }),
+    htlc,
   };
+}
+
+type Tagged = Record<string, unknown>;
+
+const FINAL_STATES = HOLD_STATES.filter(isTerminal)
+  .map((st) => `'${st}'`)
+  .join(', ');
+
+/**
+ * An active hold from its row, decoding only what the record keeps: the payment hash (already a
+ * column) and the fields a hold never reads again are left in the JSON text, not turned into bytes.
+ */
+function rowToActive(r: ActiveRow): HoldRecord {
+  if (!isHoldState(r.state)) throw new HoldError('store_version', `unknown hold state ${r.state}`);
+  const o = JSON.parse(r.htlc) as Tagged;
+  const a = (o.asyncHold ?? undefined) as Tagged | undefined;
+  const t = untag(o.trampoline ?? undefined) as TrampolineRequest | undefined;
+  return makeRecord(
+    {
+      holdIdHex: r.hold_id,
+      setId: r.set_id,
+      paymentHashHex: r.payment_hash,
+      state: r.state,
+      holdStart: r.hold_start,
+      failAt: r.fail_at,
+      createdMs: r.created_ms,
+      updatedMs: r.updated_ms,
+      verdict: undefined,
+    },
+    r.htlc_key,
+    peerKeyOf(o as Pick<InterceptedHtlc, 'incomingPeer' | 'incomingChannel'>),
+    untag(o.amountInMsat) as Msat,
+    untag(o.amountOutMsat) as Msat | undefined,
+    o.incomingExpiry as Height,
+    (untag(a?.messagePaths) as Uint8Array[] | undefined) ?? [],
+    untag(a?.releaseToken) as Uint8Array | undefined,
+    untag(a?.totalMsat) as Msat | undefined,
+    t && {
+      invoice: t.invoice,
+      amtToForwardMsat: t.amtToForwardMsat,
+      outgoingNodeId: t.outgoingNodeId,
+      keysendPreimage: t.keysendPreimage,
+    },
+  );
 }
 
 export class HoldStore {
@@ -171,14 +366,24 @@ export class HoldStore {
       ),
       update: db.prepare(`UPDATE holds SET state = ?, verdict = ?, updated_ms = ? WHERE hold_id = ?`),
       byKey: db.prepare(`SELECT * FROM holds WHERE htlc_key = ?`),
+      storedKeys: db
+        .prepare(`SELECT htlc_key FROM holds WHERE htlc_key IN (SELECT value FROM json_each(?))`)
+        .pluck(),
       byId: db.prepare(`SELECT * FROM holds WHERE hold_id = ?`),
-      active: db.prepare(`SELECT * FROM holds WHERE state IN ('held', 'paying') ORDER BY created_ms, rowid`),
+      // Only what the engine keeps, ids as lowercase hex (SQLite makes the strings; no Buffer per id).
+      active: db.prepare(
+        `SELECT lower(hex(hold_id)) AS hold_id, htlc_key, set_id, lower(hex(payment_hash)) AS payment_hash,
+           state, htlc, hold_start, fail_at, created_ms, updated_ms
+         FROM holds WHERE state IN ('held', 'paying') ORDER BY created_ms, rowid`,
+      ),
       list: db.prepare(`SELECT * FROM holds ORDER BY created_ms DESC, rowid DESC LIMIT ?`),
       listState: db.prepare(
         `SELECT * FROM holds WHERE state = ? ORDER BY created_ms DESC, rowid DESC LIMIT ?`,
       ),
       counts: db.prepare(`SELECT state, count(*) AS n FROM holds GROUP BY state`),
-      prune: db.prepare(`DELETE FROM holds WHERE verdict IS NOT NULL AND updated_ms < ?`),
+      // Finished holds are exactly those in a final state (the verdict is written with it): the state
+      // index finds them without reading every row, as "verdict IS NOT NULL" did.
+      prune: db.prepare(`DELETE FROM holds WHERE state IN (${FINAL_STATES}) AND updated_ms < ?`),
       prunePayments: db.prepare(`DELETE FROM payments WHERE state != 'pending' AND updated_ms < ?`),
       insertPayment: db.prepare(
         `INSERT INTO payments (set_id, payment_hash, state, created_ms, updated_ms)
@@ -214,15 +419,16 @@ export class HoldStore {
     this.db.transaction(fn)();
   }
 
-  insertHold(h: HoldRecord): void {
+  /** Insert a hold with the HTLC it was taken from (stored whole, as first seen). */
+  insertHold(h: HoldRecord, htlc: InterceptedHtlc): void {
     // Positional parameters: binding a named-parameter object costs a property lookup per column.
     this.stmts.insert.run(
-      asBuffer(h.holdId),
+      Buffer.from(h.holdIdHex, 'hex'),
       h.key,
       h.setId,
-      asBuffer(h.htlc.paymentHash),
+      asBuffer(htlc.paymentHash),
       h.state,
-      encodeHtlc(h.htlc),
+      encodeHtlc(htlc),
       h.holdStart,
       h.failAt,
       h.createdMs,
@@ -237,16 +443,21 @@ export class HoldStore {
       h.state,
       h.verdict === undefined ? null : toJson(h.verdict),
       h.updatedMs,
-      asBuffer(h.holdId),
+      Buffer.from(h.holdIdHex, 'hex'),
     );
   }
 
-  byKey(key: string): HoldRecord | undefined {
+  byKey(key: string): StoredHold | undefined {
     const r = this.stmts.byKey.get(key) as HoldRow | undefined;
     return r && rowToHold(r);
   }
 
-  byHoldId(holdId: Uint8Array): HoldRecord | undefined {
+  /** Which of these HTLC keys have a stored hold (one query for a whole batch). */
+  storedKeys(keys: readonly string[]): Set<string> {
+    return new Set(this.stmts.storedKeys.all(JSON.stringify(keys)) as string[]);
+  }
+
+  byHoldId(holdId: Uint8Array): StoredHold | undefined {
     const r = this.stmts.byId.get(Buffer.from(holdId)) as HoldRow | undefined;
     return r && rowToHold(r);
   }
@@ -260,11 +471,11 @@ export class HoldStore {
   active(): HoldRecord[] {
     // Row by row: all() would keep every raw row (and its JSON) alive until the last one is decoded.
     const out: HoldRecord[] = [];
-    for (const r of this.stmts.active.iterate() as IterableIterator<HoldRow>) out.push(rowToHold(r));
+    for (const r of this.stmts.active.iterate() as IterableIterator<ActiveRow>) out.push(rowToActive(r));
     return out;
   }
 
-  list(state: HoldState | undefined, limit: number): HoldRecord[] {
+  list(state: HoldState | undefined, limit: number): StoredHold[] {
     const rows = state === undefined ? this.stmts.list.all(limit) : this.stmts.listState.all(state, limit);
     return (rows as HoldRow[]).map(rowToHold);
   }

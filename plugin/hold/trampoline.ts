@@ -9,7 +9,7 @@ import type { Clock } from './clock.js';
 import type { HoldSet } from './mpp.js';
 import { trampolineFee, type EngineConfig } from './policy.js';
 import { assertTransition, type HoldState } from './state.js';
-import type { HoldRecord, HoldStore } from './store.js';
+import { bytesOfHex, type HoldRecord, type HoldStore } from './store.js';
 
 /** What the payments borrow from the engine: its group commit, its verdicts and its crash points. */
 export interface PaymentHooks {
@@ -36,14 +36,14 @@ export class TrampolinePayments {
   ) {}
 
   private payRequestFor(set: HoldSet): PayRequest | undefined {
-    const req = set.leader.htlc.trampoline;
+    const req = set.leader.trampoline;
     if (!req) return undefined;
     const incoming = set.incomingMsat;
     return {
-      paymentHash: set.leader.htlc.paymentHash,
+      paymentHash: bytesOfHex(set.leader.paymentHashHex),
       request: req,
       maxAmountMsat: incoming - trampolineFee(this.config, incoming),
-      maxExpiry: Math.min(...set.parts.map((p) => p.htlc.incomingExpiry)) - this.config.safetyBlocks,
+      maxExpiry: Math.min(...set.parts.map((p) => p.incomingExpiry)) - this.config.safetyBlocks,
     };
   }
 
@@ -125,7 +125,7 @@ export class TrampolinePayments {
 
   private onPaid(set: HoldSet, r: PayResult): void {
     if (this.engine.dead() || !set.parts.every((p) => p.state === 'paying')) return;
-    const hash = set.leader.htlc.paymentHash;
+    const hash = bytesOfHex(set.leader.paymentHashHex);
     let result = r;
     if (r.ok && (r.preimage.length !== 32 || !timingSafeEqual(sha256(r.preimage), hash))) {
       this.logger.error(

@@ -1,4 +1,4 @@
-// LSPS5 settings as the service takes them; the operator options that fill them are in ops/config.ts.
+// LSPS5 settings as the service takes them; the operator options that fill them are in ops/config-table.ts.
 export interface Lsps5Config {
   maxWebhooks: number;
   allowHttp: boolean;

@@ -1,6 +1,6 @@
 // The option table's machinery: how one row becomes a CLN option, a sidecar flag, an environment
 // variable and a config-file key, and how a raw text value becomes a typed one. The rows themselves
-// live in config.ts, one block per feature.
+// live in config-table.ts, one block per feature.
 export type Host = 'cln' | 'lnd';
 
 /** How a value is written and checked. Every source (flag, env, file, lightningd) arrives as text. */

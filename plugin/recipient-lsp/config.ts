@@ -1,4 +1,4 @@
-// Recipient-LSP settings with their defaults. The option names hosts expose are in ops/config.ts
+// Recipient-LSP settings with their defaults. The option names hosts expose are in ops/config-table.ts
 // (sidecar) and cln.ts (plugin).
 
 export interface RecipientLspConfig {

@@ -1,55 +1,99 @@
-// The regtest network with Core Lightning as the sender's LSP:
+// The regtest network with Core Lightning + our plugin at one LSP, LND everywhere else:
 //
-//   sender (S, LND) --chan--> lsp (L, CLN + our plugin) --chan--> rlsp (RL, LND) --chan--> recipient (R, LND)
+//   clnAt 'lsp' (default): sender (S, LND) -> lsp (L, CLN) -> rlsp (RL, LND) -> recipient (R, LND)
+//   clnAt 'rlsp':          sender (S, LND) -> lsp (L, LND) -> rlsp (RL, CLN) -> recipient (R, LND)
 //
 // Built from the same parts as network.ts (one btcd, LndNode, Daemon, free ports, run directory
-// under .regtest/), with L a ClnNode whose chain backend is btcd through our bitcoin-cli shim.
-// With `middle: true` a stock LND X stands between the LSPs, so L and RL are not peers and onion
-// messages between them take the graph:
+// under .regtest/), with the CLN node a ClnNode whose chain backend is btcd through our bitcoin-cli shim.
+// With `middle: true` (CLN at lsp) a stock LND X stands between the LSPs, so L and RL are not peers
+// and onion messages between them take the graph:
 //
-//   sender (S) --> lsp (L, CLN) --> middle (X, LND) --> rlsp (RL) --> recipient (R)
+//   middle:                sender (S, LND) -> lsp (L, CLN) -> middle (X, LND) -> rlsp (RL, LND) -> recipient (R, LND)
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { nodeBinaries, type LndVersion } from './binaries.js';
 import { BURN_ADDRESS, Btcd } from './btcd.js';
+import { mineAndSync, waitLndSynced, waitMempool } from './chain.js';
 import { ClnNode, clnBinaries } from './cln-node.js';
 import { LndNode, type NodeInfo } from './lnd-node.js';
 import { CHANNEL_CAPACITY_SAT, CHANNEL_PUSH_SAT, repoRoot, versionArgs, type Channel } from './network.js';
 import { freePorts } from './ports.js';
 import { waitFor } from './wait.js';
 
-/** 'middle' exists only with `middle: true`. */
-export type LndName = 'sender' | 'rlsp' | 'recipient' | 'middle';
-const LND_NAMES: readonly LndName[] = ['sender', 'rlsp', 'recipient'];
+/** The four places of the network; `clnAt` names the one Core Lightning takes, LND runs the others. */
+export type LndName = 'sender' | 'lsp' | 'rlsp' | 'recipient' | 'middle';
+const ALL_NAMES: readonly LndName[] = ['sender', 'lsp', 'rlsp', 'recipient'];
+/** Channels opened at start, opener first, one block each (see bringUp). */
+const CHAIN: readonly (readonly [LndName, LndName])[] = [
+  ['sender', 'lsp'],
+  ['lsp', 'rlsp'],
+  ['rlsp', 'recipient'],
+];
+/** With `middle`: X between L and RL. */
+const MIDDLE_NAMES: readonly LndName[] = ['sender', 'lsp', 'middle', 'rlsp', 'recipient'];
+const MIDDLE_CHAIN: readonly (readonly [LndName, LndName])[] = [
+  ['sender', 'lsp'],
+  ['lsp', 'middle'],
+  ['middle', 'rlsp'],
+  ['rlsp', 'recipient'],
+];
+
+/**
+ * Where Core Lightning + our plugin runs: 'lsp' (the sender's LSP, L) or 'rlsp' (the recipient's
+ * LSP, RL, for recipient-LSP mode; then L is an LND node for our sidecar, started with
+ * --requireinterceptor).
+ */
+export type ClnPlace = 'lsp' | 'rlsp';
 
 export interface ClnStartOptions {
   lndVersion: LndVersion;
-  /** Extra lightningd flags for L (plugin options). */
+  /** Default 'lsp': S (LND) -> L (CLN) -> RL (LND) -> R (LND). */
+  clnAt?: ClnPlace;
+  /** Extra lightningd flags for the CLN node (plugin options). */
   lspArgs?: string[];
+  /** Node flags for the CLN node's plugins (e.g. --cpu-prof); see ClnNode.pluginNodeArgs. */
+  lspPluginNodeArgs?: string[];
+  /** Extra flags per LND node. */
+  lndArgs?: Partial<Record<LndName, string[]>>;
   log?: (line: string) => void;
   baseDir?: string;
   /** Put X, a stock LND on its default onion-message settings, between L and RL (not peers then). */
   middle?: boolean;
-  /** Extra flags per LND node, on every start (e.g. RL: --requireinterceptor for its sidecar). */
-  lndArgs?: Partial<Record<LndName, string[]>>;
 }
 
 export class ClnLspNetwork {
   private readonly t0 = Date.now();
   private tornDown = false;
+  /** The LND nodes, in network order. */
+  private readonly lndNames: readonly LndName[];
 
   private constructor(
     readonly lndVersion: LndVersion,
     readonly runDir: string,
     readonly btcd: Btcd,
-    readonly lsp: ClnNode,
-    private readonly nodes: Record<LndName, LndNode>,
+    /** The Core Lightning node, at `clnAt`. */
+    readonly cln: ClnNode,
+    readonly clnAt: ClnPlace,
+    private readonly nodes: Partial<Record<LndName, LndNode>>,
     private readonly logFn: (line: string) => void,
-    /** The LND nodes of this run (X too with `middle`). */
-    readonly lndNames: readonly LndName[] = LND_NAMES,
-    private readonly lndArgs: Partial<Record<LndName, string[]>> = {},
-  ) {}
+    /** Every place of this run, in path order (X too with `middle`). */
+    readonly names: readonly LndName[] = ALL_NAMES,
+    private readonly chain: readonly (readonly [LndName, LndName])[] = CHAIN,
+  ) {
+    this.lndNames = names.filter((n) => n !== clnAt);
+  }
+
+  /** X is between L and RL (ClnStartOptions.middle). */
+  get hasMiddle(): boolean {
+    return this.names.includes('middle');
+  }
+
+  /** The Core Lightning node when it is L (the default topology). */
+  get lsp(): ClnNode {
+    if (this.clnAt !== 'lsp') throw new Error(`Core Lightning runs at ${this.clnAt}, not lsp: use net.cln`);
+    return this.cln;
+  }
 
   log(msg: string): void {
     this.logFn(`${((Date.now() - this.t0) / 1000).toFixed(1).padStart(6)}s ${msg}`);
@@ -65,30 +109,45 @@ export class ClnLspNetwork {
 
   node(name: LndName): LndNode {
     const n = this.nodes[name];
-    if (!n) throw new Error(`no LND node '${name}' in this network (${this.lndNames.join(', ')})`);
+    if (!n) throw new Error(`${name} is the Core Lightning node here, not an LND node`);
     return n;
   }
 
-  /** X is between L and RL (ClnStartOptions.middle). */
-  get hasMiddle(): boolean {
-    return this.lndNames.includes('middle');
-  }
-
+  /** What the sidecar helpers (scripts/regtest/lsp.ts) need to run against an LND node here. */
   async nodeInfo(name: LndName): Promise<NodeInfo> {
     return this.node(name).info();
+  }
+
+  async pubkey(name: LndName): Promise<string> {
+    return name === this.clnAt ? this.cln.nodeId() : this.node(name).pubkey();
+  }
+
+  private p2pHost(name: LndName): string {
+    return name === this.clnAt ? this.cln.p2pHost : this.node(name).p2pHost;
   }
 
   static async start(opts: ClnStartOptions): Promise<ClnLspNetwork> {
     const bins = nodeBinaries(opts.lndVersion);
     const cln = clnBinaries();
+    const clnAt = opts.clnAt ?? 'lsp';
+    if (opts.middle && clnAt !== 'lsp') throw new Error('middle: X goes between a CLN L and an LND RL');
+    const names = opts.middle ? MIDDLE_NAMES : ALL_NAMES;
+    const lndNames = names.filter((n) => n !== clnAt);
     const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const runDir = resolve(opts.baseDir ?? join(repoRoot(), '.regtest', `cln-${runId}`));
     mkdirSync(runDir, { recursive: true });
     const logFn = opts.log ?? ((line: string) => process.stderr.write(`[regtest] ${line}\n`));
-    const lndNames: readonly LndName[] = opts.middle ? [...LND_NAMES, 'middle'] : LND_NAMES;
     const ports = await freePorts(3 + 2 * lndNames.length);
     const btcd = new Btcd(bins, join(runDir, 'btcd'), { rpc: ports[0]!, p2p: ports[1]! });
-    const nodes = {} as Record<LndName, LndNode>;
+    // R takes keysend payments; an LND L holds for our sidecar, so it waits for its interceptor.
+    const roleArgs: Record<LndName, string[]> = {
+      sender: [],
+      lsp: ['--requireinterceptor'],
+      rlsp: [],
+      recipient: ['--accept-keysend'],
+      middle: [],
+    };
+    const nodes: Partial<Record<LndName, LndNode>> = {};
     lndNames.forEach((name, i) => {
       nodes[name] = new LndNode(
         name,
@@ -96,23 +155,36 @@ export class ClnLspNetwork {
         runDir,
         { p2p: ports[3 + 2 * i]!, grpc: ports[4 + 2 * i]! },
         btcd.conn,
-        // X runs LND's defaults: 0.21 relays onion messages for peers with a channel (L and RL).
-        name === 'middle'
-          ? []
-          : [...versionArgs(opts.lndVersion), ...(name === 'recipient' ? ['--accept-keysend'] : [])],
+        [
+          // X runs LND's defaults: 0.21 relays onion messages for peers with a channel (L and RL).
+          ...(name === 'middle' ? [] : versionArgs(opts.lndVersion)),
+          ...roleArgs[name],
+          ...(opts.lndArgs?.[name] ?? []),
+        ],
       );
     });
-    const lsp = new ClnNode(cln, {
-      name: 'lsp',
+    const clnNode = new ClnNode(cln, {
+      name: clnAt,
       baseDir: runDir,
       p2pPort: ports[2]!,
       btcd: btcd.conn,
       distDir: join(repoRoot(), 'dist'),
       withPlugin: true,
     });
-    lsp.extraArgs = opts.lspArgs ?? [];
-    const net = new ClnLspNetwork(opts.lndVersion, runDir, btcd, lsp, nodes, logFn, lndNames, opts.lndArgs);
-    net.log(`CLN LSP + LND ${opts.lndVersion} network in ${runDir}`);
+    clnNode.extraArgs = opts.lspArgs ?? [];
+    clnNode.pluginNodeArgs = opts.lspPluginNodeArgs ?? [];
+    const net = new ClnLspNetwork(
+      opts.lndVersion,
+      runDir,
+      btcd,
+      clnNode,
+      clnAt,
+      nodes,
+      logFn,
+      names,
+      opts.middle ? MIDDLE_CHAIN : CHAIN,
+    );
+    net.log(`CLN at ${clnAt} + LND ${opts.lndVersion} network in ${runDir}`);
     try {
       await net.bringUp();
     } catch (e) {
@@ -124,10 +196,10 @@ export class ClnLspNetwork {
   }
 
   private async bringUp(): Promise<void> {
-    const { btcd, lsp } = this;
+    const { btcd, cln, clnAt } = this;
     await this.step('start btcd', () => btcd.start(BURN_ADDRESS));
     await this.step(`start ${this.lndNames.length} lnd nodes`, () =>
-      Promise.all(this.lndNames.map((n) => this.nodes[n].start(this.lndArgs[n] ?? [], 'rpc'))),
+      Promise.all(this.lndNames.map((n) => this.node(n).start([], 'rpc'))),
     );
     const senderAddr = (await this.lncli<{ address: string }>('sender', 'newaddress', 'p2wkh')).address;
     // btcd wipes its chain on restart: lightningd starts only once the mining address is final.
@@ -136,18 +208,14 @@ export class ClnLspNetwork {
       await this.mine(105);
       await this.mine(1);
     });
-    await this.step('start lightningd (lsp)', () => lsp.start(105));
+    await this.step(`start lightningd (${clnAt})`, () => cln.start(105));
 
+    // S funds the other two openers, L and RL.
     const fund = 5 * CHANNEL_CAPACITY_SAT;
+    const funded: readonly LndName[] = this.hasMiddle ? ['lsp', 'middle', 'rlsp'] : ['lsp', 'rlsp'];
     await this.step('fund lsp and rlsp', async () => {
-      const a = await lsp.rpc<{ bech32?: string; p2tr?: string }>('newaddr', { addresstype: 'bech32' });
-      const lspAddr = a.bech32 ?? a.p2tr;
-      if (!lspAddr) throw new Error(`lsp newaddr gave no address: ${JSON.stringify(a)}`);
-      const rlspAddr = (await this.lncli<{ address: string }>('rlsp', 'newaddress', 'p2wkh')).address;
-      // X opens the X-RL channel, so it needs coins too.
-      const to: Record<string, number> = { [lspAddr]: fund, [rlspAddr]: fund };
-      if (this.hasMiddle)
-        to[(await this.lncli<{ address: string }>('middle', 'newaddress', 'p2wkh')).address] = fund;
+      const to: Record<string, number> = {};
+      for (const n of funded) to[await this.newAddress(n)] = fund;
       const { txid } = await waitFor(
         'sender sendmany to lsp and rlsp',
         () => this.lncli<{ txid: string }>('sender', 'sendmany', JSON.stringify(to), '--sat_per_vbyte=2'),
@@ -155,113 +223,61 @@ export class ClnLspNetwork {
       );
       await this.waitMempool([txid]);
       await this.mine(1);
-      await waitFor('lsp confirmed funds', async () => {
-        const f = await lsp.rpc<{ outputs: { status: string; amount_msat: number }[] }>('listfunds');
-        return f.outputs.some((o) => o.status === 'confirmed' && o.amount_msat >= fund * 1000);
-      });
-      for (const n of this.hasMiddle ? (['rlsp', 'middle'] as const) : (['rlsp'] as const)) {
-        await waitFor(
-          `${n} confirmed balance`,
-          async () =>
-            Number((await this.lncli<{ confirmed_balance: string }>(n, 'walletbalance')).confirmed_balance) >=
-            fund,
-        );
-      }
+      for (const n of funded) await this.waitFunds(n, fund);
     });
 
     // One channel per block, in the order lightningd learns them: lightningd v26.06.6 answers
     // query_channel_range with its scids in gossip-store order, and LND disconnects a peer whose
     // encoded_short_ids are not ascending ("isn't greater than last sid"), on every reconnect.
     await this.step('connect peers and open channels, one block each', async () => {
-      // S -> L: LND opens to CLN.
-      await this.connectLndTo('sender', await lsp.nodeId(), lsp.p2pHost);
-      const sl = await this.lncli<{ funding_txid: string }>(
-        'sender',
-        'openchannel',
-        `--node_key=${await lsp.nodeId()}`,
-        `--local_amt=${CHANNEL_CAPACITY_SAT}`,
-        `--push_amt=${CHANNEL_PUSH_SAT}`,
-        '--sat_per_vbyte=2',
-      );
-      await this.waitMempool([sl.funding_txid]);
-      await this.mine(1);
-      // L -> RL (L -> X with middle): CLN opens to LND.
-      const rl = this.hasMiddle ? this.nodes.middle : this.nodes.rlsp;
-      await lsp.rpc('connect', { id: `${await rl.pubkey()}@${rl.p2pHost}` });
-      const lr = await lsp.rpc<{ txid: string }>('fundchannel', {
-        id: await rl.pubkey(),
-        amount: CHANNEL_CAPACITY_SAT,
-        push_msat: CHANNEL_PUSH_SAT * 1000,
-        feerate: '2000perkb',
-        announce: true,
-      });
-      await this.waitMempool([lr.txid]);
-      await this.mine(1);
-      if (this.hasMiddle) await this.openMiddleToRlsp();
-      // RL -> R.
-      await this.connectLndTo('rlsp', await this.nodes.recipient.pubkey(), this.nodes.recipient.p2pHost);
-      const rr = await this.lncli<{ funding_txid: string }>(
-        'rlsp',
-        'openchannel',
-        `--node_key=${await this.nodes.recipient.pubkey()}`,
-        `--local_amt=${CHANNEL_CAPACITY_SAT}`,
-        `--push_amt=${CHANNEL_PUSH_SAT}`,
-        '--sat_per_vbyte=2',
-      );
-      await this.waitMempool([rr.funding_txid]);
+      for (const [i, [a, b]] of this.chain.entries()) {
+        await this.waitMempool([await this.openChannel(a, b)]);
+        if (a === 'middle') {
+          // X-RL announced to lightningd before RL-R exists: it learns the remote channels in order.
+          await this.mine(6);
+          await this.waitClnGraph(3);
+        } else if (i < this.chain.length - 1) await this.mine(1);
+      }
     });
     // 6 confirmations for the last: channels are usable after 1, announced after 6.
     await this.step('confirm channels (6 blocks)', () => this.mine(6));
     await this.step('wait for active channels', async () => {
-      await this.waitLndChannelActive('sender', await lsp.nodeId());
       await this.waitLspChannelsNormal(2);
-      if (this.hasMiddle) {
-        await this.waitLndChannelActive('middle', await lsp.nodeId());
-        await this.waitLndChannelActive('rlsp', await this.nodes.middle.pubkey());
-      } else {
-        await this.waitLndChannelActive('rlsp', await lsp.nodeId());
+      for (const [a, b] of this.chain) {
+        for (const [x, y] of [
+          [a, b],
+          [b, a],
+        ] as const) {
+          if (x !== clnAt) await this.waitLndChannelActive(x, await this.pubkey(y));
+        }
       }
-      await this.waitLndChannelActive('rlsp', await this.nodes.recipient.pubkey());
     });
     await this.step('wait for the routing graphs to hold all channels', async () => {
-      // S builds routes, RL forwards; R routes nothing (its agent messages its peer RL directly).
-      // With X: 4 channels, and X and RL route onion messages too.
-      const edges = this.hasMiddle ? 4 : 3;
-      const routers = this.hasMiddle
-        ? (['sender', 'middle', 'rlsp'] as const)
-        : (['sender', 'rlsp'] as const);
-      for (const n of routers) {
+      // S builds routes, the LSPs forward; R routes nothing.
+      // With X, X and RL route over L-X, X-RL and RL-R only: S's update of S-L, relayed by
+      // lightningd, was seen not to reach one of them within the wait, and neither uses it.
+      const edges = this.chain.length;
+      for (const n of ['sender', 'lsp', 'middle', 'rlsp'] as const) {
+        if (n === clnAt || !this.lndNames.includes(n)) continue;
         try {
-          // X and RL route over L-X, X-RL and RL-R only: S's update of S-L, relayed by lightningd,
-          // was seen not to reach one of them within the wait, and neither uses it.
-          await this.waitLndGraph(n, n !== 'sender' && this.hasMiddle ? 3 : edges);
+          await this.waitLndGraph(n, n !== 'sender' && this.hasMiddle ? edges - 1 : edges);
         } catch (e) {
           await this.logGraph(n);
           throw e;
         }
       }
-      await this.waitLspGraph(edges);
+      await this.waitClnGraph(edges);
     });
     this.log('network ready');
   }
 
-  /**
-   * X -> RL, confirmed and announced before RL -> R is opened: lightningd then learns the two remote
-   * channels in scid order (see the comment on one channel per block above).
-   */
-  private async openMiddleToRlsp(): Promise<void> {
-    await this.connectLndTo('middle', await this.nodes.rlsp.pubkey(), this.nodes.rlsp.p2pHost);
-    const xr = await this.lncli<{ funding_txid: string }>(
-      'middle',
-      'openchannel',
-      `--node_key=${await this.nodes.rlsp.pubkey()}`,
-      `--local_amt=${CHANNEL_CAPACITY_SAT}`,
-      `--push_amt=${CHANNEL_PUSH_SAT}`,
-      '--sat_per_vbyte=2',
+  /** Waits until lightningd's gossip holds `n` channels, both directions of each. */
+  private async waitClnGraph(n: number): Promise<void> {
+    await waitFor(
+      `${this.clnAt} graph with ${n} channels`,
+      async () => (await this.cln.rpc<{ channels: unknown[] }>('listchannels')).channels.length >= 2 * n,
+      { timeoutMs: 120_000, intervalMs: 500 },
     );
-    await this.waitMempool([xr.funding_txid]);
-    await this.mine(6);
-    await this.waitLspGraph(3);
   }
 
   /** What `name`'s graph holds (which channels, policies, node announcements), for a failed wait. */
@@ -270,36 +286,75 @@ export class ClnLspNetwork {
       nodes: { pub_key: string; alias: string; features?: Record<string, unknown> }[];
       edges: { node1_pub: string; node2_pub: string; node1_policy: unknown; node2_policy: unknown }[];
     }>(name, 'describegraph');
-    const alias = new Map(g.nodes.map((x) => [x.pub_key, x.alias || x.pub_key.slice(0, 8)]));
-    const nodes = g.nodes.map(
-      (x) => `${alias.get(x.pub_key)}(${Object.keys(x.features ?? {}).length} features)`,
-    );
+    const alias = (k: string): string => g.nodes.find((x) => x.pub_key === k)?.alias || k.slice(0, 8);
+    const nodes = g.nodes.map((x) => `${alias(x.pub_key)}(${Object.keys(x.features ?? {}).length} features)`);
     const edges = g.edges.map(
       (e) =>
-        `${alias.get(e.node1_pub) ?? e.node1_pub.slice(0, 8)}-${alias.get(e.node2_pub) ?? e.node2_pub.slice(0, 8)}` +
-        `(${e.node1_policy ? 1 : 0}${e.node2_policy ? 1 : 0})`,
+        `${alias(e.node1_pub)}-${alias(e.node2_pub)}(${e.node1_policy ? 1 : 0}${e.node2_policy ? 1 : 0})`,
     );
     this.log(`${name} graph: nodes ${nodes.join(' ')}; edges ${edges.join(' ')}`);
   }
 
-  /** Waits until lightningd's gossip holds `n` channels, both directions of each. */
-  async waitLspGraph(n: number, timeoutMs = 120_000): Promise<void> {
+  private async newAddress(name: LndName): Promise<string> {
+    if (name !== this.clnAt)
+      return (await this.lncli<{ address: string }>(name, 'newaddress', 'p2wkh')).address;
+    const a = await this.cln.rpc<{ bech32?: string; p2tr?: string }>('newaddr', { addresstype: 'bech32' });
+    const addr = a.bech32 ?? a.p2tr;
+    if (!addr) throw new Error(`${name} newaddr gave no address: ${JSON.stringify(a)}`);
+    return addr;
+  }
+
+  private async waitFunds(name: LndName, sat: number): Promise<void> {
+    if (name === this.clnAt) {
+      await waitFor(`${name} confirmed funds`, async () => {
+        const f = await this.cln.rpc<{ outputs: { status: string; amount_msat: number }[] }>('listfunds');
+        return f.outputs.some((o) => o.status === 'confirmed' && o.amount_msat >= sat * 1000);
+      });
+      return;
+    }
     await waitFor(
-      `lsp graph with ${n} channels`,
-      async () => (await this.lsp.rpc<{ channels: unknown[] }>('listchannels')).channels.length >= 2 * n,
-      { timeoutMs, intervalMs: 500 },
+      `${name} confirmed balance`,
+      async () =>
+        Number((await this.lncli<{ confirmed_balance: string }>(name, 'walletbalance')).confirmed_balance) >=
+        sat,
+      { timeoutMs: 60_000 },
     );
+  }
+
+  /** Connects a to b and opens a channel a -> b (LND openchannel or CLN fundchannel); its funding txid. */
+  private async openChannel(a: LndName, b: LndName): Promise<string> {
+    const peer = await this.pubkey(b);
+    if (a === this.clnAt) {
+      await this.cln.rpc('connect', { id: `${peer}@${this.p2pHost(b)}` });
+      const r = await this.cln.rpc<{ txid: string }>('fundchannel', {
+        id: peer,
+        amount: CHANNEL_CAPACITY_SAT,
+        push_msat: CHANNEL_PUSH_SAT * 1000,
+        feerate: '2000perkb',
+        announce: true,
+      });
+      return r.txid;
+    }
+    await this.connectLndTo(a, peer, this.p2pHost(b));
+    const r = await this.lncli<{ funding_txid: string }>(
+      a,
+      'openchannel',
+      `--node_key=${peer}`,
+      `--local_amt=${CHANNEL_CAPACITY_SAT}`,
+      `--push_amt=${CHANNEL_PUSH_SAT}`,
+      '--sat_per_vbyte=2',
+    );
+    return r.funding_txid;
   }
 
   /** Mines `n` blocks and waits until every running node has synced them. */
   async mine(n: number): Promise<string[]> {
-    const hashes = await this.btcd.generate(n);
-    const h = await this.btcd.height();
-    await Promise.all([
-      ...this.lndNames.filter((x) => this.nodes[x].isRunning).map((x) => this.waitLndSynced(x, h)),
-      ...(this.lsp.isRunning ? [this.lsp.waitSynced(h)] : []),
+    return mineAndSync(this.btcd, n, [
+      ...this.lndNames
+        .filter((x) => this.node(x).isRunning)
+        .map((x) => (h: number) => this.waitLndSynced(x, h)),
+      ...(this.cln.isRunning ? [(h: number) => this.cln.waitSynced(h)] : []),
     ]);
-    return hashes;
   }
 
   async height(): Promise<number> {
@@ -307,26 +362,11 @@ export class ClnLspNetwork {
   }
 
   async waitLndSynced(name: LndName, height?: number): Promise<void> {
-    const h = height ?? (await this.btcd.height());
-    await waitFor(
-      `${name} synced to height ${h}`,
-      async () => {
-        const info = await this.lncli<{ synced_to_chain: boolean; block_height: number }>(name, 'getinfo');
-        return info.synced_to_chain && info.block_height >= h;
-      },
-      { timeoutMs: 120_000 },
-    );
+    await waitLndSynced(this.node(name), this.btcd, height);
   }
 
   private async waitMempool(txids: string[]): Promise<void> {
-    await waitFor(
-      `transactions in btcd mempool: ${txids.join(', ')}`,
-      async () => {
-        const pool = JSON.parse(await this.btcd.cli('getrawmempool')) as string[];
-        return txids.every((t) => pool.includes(t));
-      },
-      { timeoutMs: 30_000 },
-    );
+    await waitMempool(this.btcd, txids);
   }
 
   async connectLndTo(name: LndName, pubkey: string, host: string): Promise<void> {
@@ -356,9 +396,9 @@ export class ClnLspNetwork {
 
   async waitLspChannelsNormal(n: number, timeoutMs = 120_000): Promise<void> {
     await waitFor(
-      `lsp with ${n} channels in CHANNELD_NORMAL, peers connected`,
+      `${this.clnAt} (CLN) with ${n} channels in CHANNELD_NORMAL, peers connected`,
       async () => {
-        const r = await this.lsp.rpc<{ channels: { state: string; peer_connected: boolean }[] }>(
+        const r = await this.cln.rpc<{ channels: { state: string; peer_connected: boolean }[] }>(
           'listpeerchannels',
         );
         return r.channels.filter((c) => c.state === 'CHANNELD_NORMAL' && c.peer_connected).length >= n;
@@ -378,7 +418,7 @@ export class ClnLspNetwork {
         const announced = g.nodes.filter((x) => x.features && Object.keys(x.features).length > 0).length;
         return (
           g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges &&
-          announced >= this.lndNames.length + 1
+          announced >= this.names.length
         );
       },
       { timeoutMs, intervalMs: 500 },
@@ -386,32 +426,37 @@ export class ClnLspNetwork {
   }
 
   async lncli<T = Record<string, unknown>>(name: LndName, ...args: string[]): Promise<T> {
-    return (await this.nodes[name].lncli(...args)) as T;
+    return (await this.node(name).lncli(...args)) as T;
   }
 
   async stopLnd(name: LndName): Promise<void> {
-    await this.step(`stop ${name}`, () => this.nodes[name].stop());
+    await this.step(`stop ${name}`, () => this.node(name).stop());
   }
 
   async startLnd(name: LndName): Promise<void> {
     await this.step(`start ${name}`, async () => {
-      await this.nodes[name].start(this.lndArgs[name] ?? [], 'server');
+      await this.node(name).start([], 'server');
       await this.waitLndSynced(name);
     });
   }
 
-  /** Starts L again (after a stop, a kill, or an important plugin stopping it), synced to the tip. */
+  /** Starts the CLN node again (after a stop, a kill, or an important plugin stopping it), synced. */
+  async startCln(): Promise<void> {
+    await this.step(`start ${this.clnAt}`, async () => this.cln.start(await this.btcd.height()));
+  }
+
+  /** startCln, by the name of the default topology, where the CLN node is L. */
   async startLsp(): Promise<void> {
-    await this.step('start lsp', async () => this.lsp.start(await this.btcd.height()));
+    await this.startCln();
   }
 
   async teardown(opts: { keepLogs?: boolean } = {}): Promise<void> {
     if (this.tornDown) return;
     this.tornDown = true;
-    await Promise.all([...this.lndNames.map((n) => this.nodes[n].kill()), this.lsp.kill(), this.btcd.kill()]);
+    await Promise.all([...this.lndNames.map((n) => this.node(n).kill()), this.cln.kill(), this.btcd.kill()]);
     if (opts.keepLogs) {
       this.log(
-        `logs kept in ${this.runDir} (lightningd: lsp/lightningd.log, plugin: lsp/lightningd.out.log)`,
+        `logs kept in ${this.runDir} (lightningd: ${this.clnAt}/lightningd.log, plugin: ${this.clnAt}/lightningd.out.log)`,
       );
     } else {
       rmSync(this.runDir, { recursive: true, force: true });

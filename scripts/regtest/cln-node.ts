@@ -54,6 +54,12 @@ export class ClnNode {
   private readonly shim: string;
   /** Extra flags of the next start (plugin options); kept across restarts. */
   extraArgs: string[] = [];
+  /**
+   * Node flags for our plugins on the next start (e.g. --cpu-prof, which NODE_OPTIONS refuses): each
+   * runs through a same-named wrapper, as lightningd names plugins (and the guard finds cln.js) by
+   * file name.
+   */
+  pluginNodeArgs: string[] = [];
   /** Load cln.js with `important-plugin` (as deployed) or plain `plugin` (lightningd outlives it). */
   pluginImportant = true;
 
@@ -107,7 +113,7 @@ export class ClnNode {
 
   args(): string[] {
     const [host, port] = this.opts.btcd.rpcHost.split(':');
-    const plugin = join(this.opts.distDir, 'plugin');
+    const plugin = this.pluginNodeArgs.length > 0 ? this.pluginWrappers() : join(this.opts.distDir, 'plugin');
     return [
       `--lightning-dir=${this.dir}`,
       '--network=regtest',
@@ -137,6 +143,20 @@ export class ClnNode {
         : []),
       ...this.extraArgs,
     ];
+  }
+
+  /** Writes <dir>/plugin-wrappers/{cln,cln-guard}.js running the plugins with pluginNodeArgs. */
+  private pluginWrappers(): string {
+    const dir = join(this.dir, 'plugin-wrappers');
+    mkdirSync(dir, { recursive: true });
+    const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+    for (const f of ['cln.js', 'cln-guard.js']) {
+      const real = join(this.opts.distDir, 'plugin', f);
+      const cmd = [process.execPath, ...this.pluginNodeArgs, real].map(q).join(' ');
+      writeFileSync(join(dir, f), `#!/bin/sh\nexec ${cmd} "$@"\n`);
+      chmodSync(join(dir, f), 0o755);
+    }
+    return dir;
   }
 
   /** Starts lightningd and waits until its RPC answers and it has synced to `height` (if given). */

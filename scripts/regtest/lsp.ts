@@ -7,7 +7,6 @@ import { chmodSync, createWriteStream, existsSync, mkdirSync, type WriteStream }
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot, type RegtestNetwork, type NodeName } from './network.js';
-import type { LndVersion } from './binaries.js';
 import type { LndNode, NodeInfo } from './lnd-node.js';
 import { waitFor } from './wait.js';
 import { connectLnd, type LndClients } from '../../plugin/backends/lnd/grpc.js';
@@ -15,12 +14,12 @@ import { createLogger } from '../../plugin/ops/log.js';
 import { bakeMacaroonCommand } from '../../plugin/backends/lnd/preflight.js';
 import { freePorts } from './ports.js';
 
-/** What a sidecar needs of its network: a RegtestNetwork, or a ClnLspNetwork for its LND nodes. */
+/** The parts of a network the sidecar needs: RegtestNetwork, or cln-network.ts with an LND L or RL. */
 export interface SidecarNetwork {
   readonly runDir: string;
-  readonly lndVersion: LndVersion;
-  nodeInfo(name: NodeName): Promise<NodeInfo>;
+  readonly lndVersion: RegtestNetwork['lndVersion'];
   node(name: NodeName): LndNode;
+  nodeInfo(name: NodeName): Promise<NodeInfo>;
 }
 
 /**

@@ -8,6 +8,12 @@
 //
 //   sender (S) --> lsp (L) --> middle (X) --> rlsp (RL) --> recipient (R)
 //
+// The 'bench' topology adds L', a second LSP on stock LND (no sidecar, no --requireinterceptor),
+// beside L, so that a benchmark can send plain payments over either in the same run:
+//
+//   sender (S) --> lsp (L) ---> rlsp (RL) --> recipient (R)
+//          \----> lsp2 (L') -/
+//
 // Everything lives under one run directory, which teardown removes unless asked to keep the logs
 // (a failing test keeps them and prints where they are).
 import { randomBytes } from 'node:crypto';
@@ -16,6 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBinaries, type LndVersion } from './binaries.js';
 import { BURN_ADDRESS, Btcd } from './btcd.js';
+import { mineAndSync, waitLndSynced, waitMempool } from './chain.js';
 import { LndNode, type NodeInfo } from './lnd-node.js';
 import { freePorts } from './ports.js';
 import { waitFor } from './wait.js';
@@ -23,8 +30,8 @@ import { waitFor } from './wait.js';
 export type { LndVersion } from './binaries.js';
 export type { NodeInfo } from './lnd-node.js';
 
-/** 'middle' exists only in the 'five-node' topology. */
-export type NodeName = 'sender' | 'lsp' | 'rlsp' | 'recipient' | 'middle';
+/** 'middle' exists only in the 'five-node' topology, 'lsp2' only in 'bench'. */
+export type NodeName = 'sender' | 'lsp' | 'rlsp' | 'recipient' | 'middle' | 'lsp2';
 /** The nodes of the default topology. */
 export const NODE_NAMES: readonly NodeName[] = ['sender', 'lsp', 'rlsp', 'recipient'];
 
@@ -42,14 +49,24 @@ export const FIVE_NODE_CHANNELS: readonly (readonly [NodeName, NodeName])[] = [
   ['middle', 'rlsp'],
   ['rlsp', 'recipient'],
 ];
-export type Topology = 'four-node' | 'five-node';
+/** The 'bench' topology: L' beside L, with channels S -> L' -> RL. */
+export const BENCH_NAMES: readonly NodeName[] = ['sender', 'lsp', 'lsp2', 'rlsp', 'recipient'];
+export const BENCH_CHANNELS: readonly (readonly [NodeName, NodeName])[] = [
+  ...CHANNELS,
+  ['sender', 'lsp2'],
+  ['lsp2', 'rlsp'],
+];
+export type Topology = 'four-node' | 'five-node' | 'bench';
 export const CHANNEL_CAPACITY_SAT = 10_000_000;
 /** Pushed to the far side of each channel, so payments can also flow back (refunds, replies). */
 export const CHANNEL_PUSH_SAT = 3_000_000;
 
 export interface StartOptions {
   lndVersion: LndVersion;
-  /** 'four-node' (default): S-L-RL-R. 'five-node': S-L-X-RL-R, X a stock LND, L and RL not peers. */
+  /**
+   * 'four-node' (default): S-L-RL-R. 'five-node': S-L-X-RL-R, X a stock LND, L and RL not peers.
+   * 'bench': S-L-RL-R plus S-L'-RL, L' a stock LND with the same version flags as L.
+   */
   topology?: Topology;
   /** Extra flags for L (the LSP running our sidecar). */
   extraLspArgs?: string[];
@@ -147,8 +164,12 @@ export class RegtestNetwork {
     mkdirSync(runDir, { recursive: true });
     const logFn = opts.log ?? ((line: string) => process.stderr.write(`[regtest] ${line}\n`));
 
-    const five = opts.topology === 'five-node';
-    const names = five ? FIVE_NODE_NAMES : NODE_NAMES;
+    const [names, channels] =
+      opts.topology === 'five-node'
+        ? [FIVE_NODE_NAMES, FIVE_NODE_CHANNELS]
+        : opts.topology === 'bench'
+          ? [BENCH_NAMES, BENCH_CHANNELS]
+          : [NODE_NAMES, CHANNELS];
     const ports = await freePorts(2 + 2 * names.length);
     const btcd = new Btcd(bins, join(runDir, 'btcd'), { rpc: ports[0]!, p2p: ports[1]! });
     const roleArgs: Record<NodeName, string[]> = {
@@ -158,6 +179,8 @@ export class RegtestNetwork {
       recipient: ['--accept-keysend'],
       // A stock node: only the common flags.
       middle: [],
+      // L without the sidecar's flag: what L would be without our software.
+      lsp2: [],
     };
     const nodes = {} as Record<NodeName, LndNode>;
     names.forEach((name, i) => {
@@ -171,15 +194,7 @@ export class RegtestNetwork {
         name === 'middle' ? [] : versionArgs(opts.lndVersion),
       );
     });
-    const net = new RegtestNetwork(
-      opts.lndVersion,
-      runDir,
-      btcd,
-      nodes,
-      logFn,
-      names,
-      five ? FIVE_NODE_CHANNELS : CHANNELS,
-    );
+    const net = new RegtestNetwork(opts.lndVersion, runDir, btcd, nodes, logFn, names, channels);
     for (const name of names) {
       net.startArgs.set(name, [
         ...roleArgs[name],
@@ -209,7 +224,7 @@ export class RegtestNetwork {
       Promise.all(this.names.map((n) => this.nodes[n].start(this.startArgs.get(n) ?? [], 'rpc'))),
     );
 
-    // Coinbases go to S, then S funds the other channel openers (L and RL; X too in five-node).
+    // Coinbases go to S, then S funds the other channel openers (L and RL; X or L' too).
     const senderAddr = (await this.lncli<{ address: string }>('sender', 'newaddress', 'p2wkh')).address;
     await this.step(`restart btcd mining to sender ${senderAddr}`, () => btcd.restart(senderAddr));
     // 100 confirmations mature the first coinbases (five mature ones: 250 BTC for S). One more block
@@ -277,10 +292,12 @@ export class RegtestNetwork {
 
   /** Mines `n` blocks (coinbase to the sender) and waits until every running node has synced them. */
   async mine(n: number): Promise<string[]> {
-    const hashes = await this.btcd.generate(n);
-    const h = await this.btcd.height();
-    await Promise.all(NODE_NAMES.filter((x) => this.nodes[x].isRunning).map((x) => this.waitSynced(x, h)));
-    return hashes;
+    const running = this.names.filter((x) => this.nodes[x].isRunning);
+    return mineAndSync(
+      this.btcd,
+      n,
+      running.map((x) => (h: number) => this.waitSynced(x, h)),
+    );
   }
 
   async height(): Promise<number> {
@@ -288,26 +305,11 @@ export class RegtestNetwork {
   }
 
   async waitSynced(name: NodeName, height?: number): Promise<void> {
-    const h = height ?? (await this.btcd.height());
-    await waitFor(
-      `${name} synced to height ${h}`,
-      async () => {
-        const info = await this.lncli<{ synced_to_chain: boolean; block_height: number }>(name, 'getinfo');
-        return info.synced_to_chain && info.block_height >= h;
-      },
-      { timeoutMs: 120_000 },
-    );
+    await waitLndSynced(this.nodes[name], this.btcd, height);
   }
 
   private async waitMempool(txids: string[]): Promise<void> {
-    await waitFor(
-      `transactions in btcd mempool: ${txids.join(', ')}`,
-      async () => {
-        const pool = JSON.parse(await this.btcd.cli('getrawmempool')) as string[];
-        return txids.every((t) => pool.includes(t));
-      },
-      { timeoutMs: 30_000 },
-    );
+    await waitMempool(this.btcd, txids);
   }
 
   async channels(name: NodeName): Promise<Channel[]> {

@@ -16,6 +16,18 @@ describe('release path ids', () => {
     assert.deepEqual(verifyPathId(key, p), { ok: true, holdId });
   });
 
+  it('gives every id its own tag when many are made in a row (one keyed state reused)', () => {
+    const label = new TextEncoder().encode('release');
+    for (let n = 0; n < 50; n++) {
+      const id = new Uint8Array(16).map((_, i) => (i * 31 + n * 7) & 0xff);
+      const mac = hmac(sha256, key, new Uint8Array([...label, ...id]));
+      const p = releasePathId(key, id);
+      assert.deepEqual(p, new Uint8Array([...id, ...mac.subarray(0, 16)]), `id ${n}`);
+      assert.equal(verifyPathId(key, p).ok, true);
+      assert.equal(verifyPathId(new Uint8Array(32).fill(3), p).ok, false, 'another key, then back');
+    }
+  });
+
   it('rejects a flipped bit, another key and a wrong length', () => {
     const p = releasePathId(key, holdId);
     for (let i = 0; i < 32; i++) {

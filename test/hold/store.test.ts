@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { HoldError } from '../../plugin/hold/errors.js';
-import { HoldStore, type HoldRecord } from '../../plugin/hold/store.js';
+import { HoldStore, decodeHtlc, encodeHtlc, holdRecord, type StoredHold } from '../../plugin/hold/store.js';
+import type { InterceptedHtlc } from '../../plugin/hold/backend.js';
 import { migrations } from '../../plugin/hold/migrations/index.js';
 import { SimHost, makeHtlc } from '../helpers/sim-host.js';
 import { tmpBase } from './setup.js';
@@ -51,23 +52,23 @@ describe('hold store', () => {
       amtToForwardMsat: 12_345_678_901_234_567n,
       totalMsat: 5n,
     });
-    const rec: HoldRecord = {
-      holdId: new Uint8Array(16).fill(3),
+    const rec = holdRecord(htlc, {
       holdIdHex: '03'.repeat(16),
-      key: htlc.key,
       setId: 'mpp:x',
       paymentHashHex: Buffer.from(htlc.paymentHash).toString('hex'),
       state: 'held',
-      htlc,
       holdStart: 10,
       failAt: 20,
       createdMs: 1,
       updatedMs: 1,
       verdict: undefined,
-    };
-    s.insertHold(rec);
-    assert.deepEqual(s.byKey(htlc.key), rec);
+    });
+    s.insertHold(rec, htlc);
+    assert.deepEqual(s.byKey(htlc.key), { ...rec, htlc });
+    assert.deepEqual(s.active(), [rec], 'active holds come back as the same compact records');
     assert.equal(s.setFinished('mpp:x'), false);
+    assert.deepEqual(s.storedKeys([]), new Set());
+    assert.deepEqual(s.storedKeys(['nope', htlc.key, 'x"y']), new Set([htlc.key]));
     assert.throws(() =>
       s.transaction(() => {
         s.updateHold({ ...rec, state: 'settled', verdict: { kind: 'settle', preimage: new Uint8Array(32) } });
@@ -75,18 +76,77 @@ describe('hold store', () => {
       }),
     );
     assert.equal(s.byKey(htlc.key)?.state, 'held');
-    const settled: HoldRecord = {
+    const settled: StoredHold = {
+      htlc,
       ...rec,
       state: 'settled',
       verdict: { kind: 'settle', preimage: new Uint8Array(32).fill(9) },
       updatedMs: 2,
     };
     s.updateHold(settled);
-    assert.deepEqual(s.byHoldId(rec.holdId), settled);
+    assert.deepEqual(s.byHoldId(new Uint8Array(16).fill(3)), settled);
     assert.equal(s.setFinished('mpp:x'), true);
     assert.deepEqual(s.active(), []);
     assert.equal(s.prune(2), 0);
     assert.equal(s.prune(3), 1);
+    s.close();
+    t.done();
+  });
+
+  it('encodes every HTLC field and decodes it back exactly, and reads the generic tagged JSON of older rows', () => {
+    const full: InterceptedHtlc = {
+      key: 'chan"9/1\\x',
+      incomingChannel: '100x1x0',
+      incomingPeer: undefined,
+      paymentHash: new Uint8Array(32).fill(7),
+      amountInMsat: 2n ** 70n,
+      amountOutMsat: undefined,
+      incomingExpiry: 900,
+      outgoingExpiry: 850,
+      outgoingChannel: '200x2x1',
+      autoFailHeight: 880,
+      holdFlag: false,
+      asyncHold: {
+        messagePaths: [new Uint8Array([1, 2]), new Uint8Array(0)],
+        releaseToken: new Uint8Array(32).fill(4),
+        maxHoldBlocks: 144,
+        totalMsat: 10n,
+      },
+      trampoline: {
+        invoice: undefined,
+        amtToForwardMsat: 5n,
+        outgoingNodeId: '02' + 'cd'.repeat(32),
+        keysendPreimage: new Uint8Array(32).fill(8),
+      },
+    };
+    assert.deepEqual(decodeHtlc(encodeHtlc(full)), full);
+    const bare: InterceptedHtlc = { ...full, asyncHold: undefined, trampoline: undefined };
+    assert.deepEqual(decodeHtlc(encodeHtlc(bare)), bare);
+    // What the generic walk wrote before: same tags, the host's key order.
+    const older =
+      '{"key":"k1","incomingChannel":"1x1x1","incomingPeer":"02ab","paymentHash":{"$b":"' +
+      '07'.repeat(32) +
+      '"},"amountInMsat":{"$n":"1000"},"amountOutMsat":{"$n":"900"},"incomingExpiry":500,' +
+      '"holdFlag":true,"asyncHold":{"messagePaths":[{"$b":"0102"}],"totalMsat":{"$n":"1000"}}}';
+    const t = tmpDb();
+    const db = new Database(t.path);
+    for (const m of migrations) db.exec(m.sql);
+    db.pragma(`user_version = ${migrations.at(-1)!.version}`);
+    db.prepare(
+      `INSERT INTO holds (hold_id, htlc_key, set_id, payment_hash, state, htlc, hold_start, fail_at,
+         created_ms, updated_ms, verdict) VALUES (?, 'k1', 'mpp:x', ?, 'held', ?, 1, 2, 3, 4, NULL)`,
+    ).run(Buffer.alloc(16, 0xab), Buffer.alloc(32, 7), older);
+    db.close();
+    const s = HoldStore.open(t.path);
+    const [rec] = s.active();
+    assert.equal(rec?.holdIdHex, 'ab'.repeat(16));
+    assert.equal(rec?.paymentHashHex, '07'.repeat(32));
+    assert.equal(rec?.peer, 'peer:02ab');
+    assert.equal(rec?.amountOutMsat, 900n);
+    assert.equal(rec?.totalMsat, 1000n);
+    assert.deepEqual(rec?.messagePaths, [new Uint8Array([1, 2])]);
+    assert.equal(rec?.releaseToken, undefined);
+    assert.equal(rec?.trampoline, undefined);
     s.close();
     t.done();
   });

@@ -34,7 +34,7 @@ const HOLD_MINED = 20;
 /** The virtual channel trampoline HTLCs are addressed to (1x1x1). */
 const TRAMPOLINE_SCID = '1x1x1';
 
-type Name = LndName | 'lsp';
+type Name = LndName;
 
 for (const version of versions) {
   const native = version.startsWith('v0.21.');
@@ -65,7 +65,7 @@ for (const version of versions) {
           lndArgs: { rlsp: ['--requireinterceptor'] },
         });
         pk.lsp = fromHex(await net.lsp.nodeId());
-        for (const n of net.lndNames) pk[n] = fromHex(await net.node(n).pubkey());
+        for (const n of net.names) pk[n] = fromHex(await net.pubkey(n));
         // X's own account of what it relays: LND 0.21 logs each onion message it forwards (OMSG).
         await net.lncli('middle', 'debuglevel', '--level=OMSG=debug');
         rlsp = new Sidecar(net, ['--recipient-lsp=true'], 'rlsp');
@@ -182,7 +182,7 @@ for (const version of versions) {
       }
 
       async function assertNoClosures(): Promise<void> {
-        for (const n of net.lndNames) {
+        for (const n of net.names.filter((x) => x !== net.clnAt)) {
           const closed = await net.lncli<{ channels: unknown[] }>(n, 'closedchannels');
           assert.equal(closed.channels.length, 0, `${n} closed no channel`);
           const p = await net.lncli<{
@@ -256,7 +256,7 @@ for (const version of versions) {
       test(
         "topology: S-L-X-RL-R, L and RL not peers, L's gossip holds all four channels and X's onion-message bit",
         guard(async () => {
-          assert.deepEqual(net.lndNames, ['sender', 'rlsp', 'recipient', 'middle']);
+          assert.deepEqual(net.names, ['sender', 'lsp', 'middle', 'rlsp', 'recipient']);
           await assertLspsNotPeers();
           const chans = await net.lsp.rpc<{ channels: { source: string; destination: string }[] }>(
             'listchannels',

@@ -2,51 +2,37 @@
 // empty BlockEpoch request makes LND send the current tip first, so a reconnect never misses a height.
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { Logger } from '../../ops/log.js';
-import { ReconnectLoop, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
-import type { GrpcError, LndClients } from './grpc.js';
-import { cancelStream, serverStream } from './grpc.js';
+import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
+import type { LndClients } from './grpc.js';
+import { serverStream } from './grpc.js';
 import type { BlockEpoch } from './messages.js';
+import { ReconnectingStream } from './stream.js';
 
-export class BlockEpochs {
-  private stream: ClientReadableStream<unknown> | undefined;
-  private readonly loop: ReconnectLoop;
+export class BlockEpochs extends ReconnectingStream<ClientReadableStream<unknown>> {
   private best = 0;
 
   constructor(
     private readonly clients: LndClients,
     private readonly onBlock: (height: number) => void,
-    private readonly log: Logger,
+    log: Logger,
     backoff: BackoffOptions = DEFAULT_BACKOFF,
   ) {
-    this.loop = new ReconnectLoop(() => this.open(), backoff);
+    super(log, {
+      openFailed: 'cannot open block epoch stream',
+      ended: 'block epoch stream ended; reconnecting',
+      backoff,
+    });
   }
 
   get height(): number {
     return this.best;
   }
 
-  start(): void {
-    this.loop.start();
+  protected openStream(): ClientReadableStream<unknown> {
+    return serverStream(this.clients.chain, 'RegisterBlockEpochNtfn', {});
   }
 
-  stop(): void {
-    this.loop.stop();
-    const s = this.stream;
-    this.stream = undefined;
-    if (s) cancelStream(s);
-  }
-
-  private open(): void {
-    if (this.loop.stopped) return;
-    let s: ClientReadableStream<unknown>;
-    try {
-      s = serverStream(this.clients.chain, 'RegisterBlockEpochNtfn', {});
-    } catch (e) {
-      this.log.error('cannot open block epoch stream', { error: (e as Error).message });
-      this.loop.retry();
-      return;
-    }
-    this.stream = s;
+  protected attach(s: ClientReadableStream<unknown>): void {
     s.on('data', (raw: unknown) => {
       const ep = raw as BlockEpoch;
       this.loop.healthy();
@@ -54,14 +40,5 @@ export class BlockEpochs {
       this.best = ep.height;
       this.onBlock(ep.height);
     });
-    const ended = (err?: GrpcError): void => {
-      if (this.stream !== s) return;
-      this.stream = undefined;
-      if (this.loop.stopped) return;
-      this.log.warn('block epoch stream ended; reconnecting', { error: err?.details ?? err?.message });
-      this.loop.retry();
-    };
-    s.on('error', (e: GrpcError) => ended(e));
-    s.on('end', () => ended());
   }
 }

@@ -6,11 +6,12 @@
 // and the replay is answered instead (the engine returns its stored verdict for a known key).
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../ops/log.js';
-import { ReconnectLoop, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
+import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import { circuitKeyString } from './htlc-map.js';
 import type { LndClients, GrpcError } from './grpc.js';
-import { cancelStream, duplexStream } from './grpc.js';
+import { duplexStream } from './grpc.js';
 import type { ForwardHtlcInterceptRequest, ForwardHtlcInterceptResponse } from './messages.js';
+import { ReconnectingStream, type StreamEnd } from './stream.js';
 
 /** Identifies one offer on one stream; answers carry it back so stale ones can be dropped. */
 export interface Offer {
@@ -20,30 +21,24 @@ export interface Offer {
 
 export type OfferHandler = (req: ForwardHtlcInterceptRequest, offer: Offer) => void;
 
-export class HtlcInterceptorStream {
-  private stream: ClientDuplexStream<unknown, unknown> | undefined;
+export class HtlcInterceptorStream extends ReconnectingStream<ClientDuplexStream<unknown, unknown>> {
   private generation = 0;
   /** Keys offered on the current stream and not yet answered. */
   private offered = new Set<string>();
-  private readonly loop: ReconnectLoop;
   private connectedListeners: (() => void)[] = [];
 
   constructor(
     private readonly clients: LndClients,
     private readonly onOffer: OfferHandler,
-    private readonly log: Logger,
+    log: Logger,
     backoff: BackoffOptions = DEFAULT_BACKOFF,
   ) {
-    this.loop = new ReconnectLoop(() => this.open(), backoff);
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): void {
-    this.loop.stop();
-    this.close();
+    super(log, {
+      openFailed: 'cannot open HtlcInterceptor',
+      ended: 'htlc interceptor stream ended; reconnecting',
+      backoff,
+      endOn: ['error', 'end', 'close'],
+    });
   }
 
   /** True while a stream is open (not proof LND accepted it: LND reports a rejection as an error). */
@@ -76,19 +71,14 @@ export class HtlcInterceptorStream {
     }
   }
 
-  private open(): void {
-    if (this.loop.stopped) return;
-    const gen = ++this.generation;
+  protected openStream(): ClientDuplexStream<unknown, unknown> {
+    ++this.generation;
     this.offered = new Set();
-    let s: ClientDuplexStream<unknown, unknown>;
-    try {
-      s = duplexStream(this.clients.router, 'HtlcInterceptor');
-    } catch (e) {
-      this.log.error('cannot open HtlcInterceptor', { error: (e as Error).message });
-      this.loop.retry();
-      return;
-    }
-    this.stream = s;
+    return duplexStream(this.clients.router, 'HtlcInterceptor');
+  }
+
+  protected attach(s: ClientDuplexStream<unknown, unknown>): void {
+    const gen = this.generation;
     this.log.info('htlc interceptor stream opened', { stream: gen });
     // LND registers the interceptor when the stream opens; it has no "ready" message. A stream that
     // survives a few seconds is healthy, so the backoff resets then.
@@ -96,6 +86,7 @@ export class HtlcInterceptorStream {
       if (this.generation === gen) this.loop.healthy();
     }, 5_000);
     healthy.unref();
+    for (const why of ['error', 'end', 'close'] as const) s.on(why, () => clearTimeout(healthy));
     for (const fn of this.connectedListeners) fn();
 
     s.on('data', (raw: unknown) => {
@@ -114,29 +105,13 @@ export class HtlcInterceptorStream {
         this.log.error('intercept handler threw', { key, error: (e as Error).message });
       }
     });
-    const ended = (why: string, err?: GrpcError): void => {
-      clearTimeout(healthy);
-      if (this.generation !== gen || this.stream !== s) return;
-      this.stream = undefined;
-      this.offered = new Set();
-      if (this.loop.stopped) return;
-      this.log.warn('htlc interceptor stream ended; reconnecting', {
-        stream: gen,
-        why,
-        code: err?.code,
-        error: err?.details ?? err?.message,
-      });
-      this.loop.retry();
-    };
-    s.on('error', (e: GrpcError) => ended('error', e));
-    s.on('end', () => ended('end'));
-    s.on('close', () => ended('close'));
   }
 
-  private close(): void {
-    const s = this.stream;
-    this.stream = undefined;
+  protected override dropped(): void {
     this.offered = new Set();
-    if (s) cancelStream(s);
+  }
+
+  protected override endedFields(why: StreamEnd, err: GrpcError | undefined): Record<string, unknown> {
+    return { stream: this.generation, why, code: err?.code, error: err?.details ?? err?.message };
   }
 }

@@ -7,38 +7,38 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { LspsHost, PeerMessageHandler } from '../../lsps/host.js';
 import type { Logger } from '../../ops/log.js';
-import { ReconnectLoop } from './backoff.js';
 import { lndError } from './errors.js';
-import { cancelStream, serverStream, unary, type GrpcError, type LndClients } from './grpc.js';
+import { serverStream, unary, type GrpcError, type LndClients } from './grpc.js';
 import type { CustomMessage, Peer } from './messages.js';
+import { ReconnectingStream } from './stream.js';
 
-export class LndLspsHost implements LspsHost {
-  private stream: ClientReadableStream<unknown> | undefined;
-  private readonly loop = new ReconnectLoop(() => this.open());
+export class LndLspsHost extends ReconnectingStream<ClientReadableStream<unknown>> implements LspsHost {
   private onMessage: PeerMessageHandler | undefined;
 
   constructor(
     private readonly clients: LndClients,
     private readonly messageType: number,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    super(log, {
+      openFailed: 'cannot open SubscribeCustomMessages',
+      ended: 'SubscribeCustomMessages stream (LSPS) ended; reconnecting',
+    });
+  }
 
   /**
    * Opens the subscription. LND answers nothing on it until a message arrives, so there is no
    * moment at which it is known to be registered; a client's first request may race it and be
    * lost, which LSPS0 clients handle with their request timeout.
    */
-  start(onMessage: PeerMessageHandler): Promise<void> {
+  override start(onMessage?: PeerMessageHandler): Promise<void> {
     this.onMessage = onMessage;
-    this.loop.start();
+    super.start();
     return Promise.resolve();
   }
 
-  stop(): Promise<void> {
-    this.loop.stop();
-    const s = this.stream;
-    this.stream = undefined;
-    if (s) cancelStream(s);
+  override stop(): Promise<void> {
+    super.stop();
     return Promise.resolve();
   }
 
@@ -72,17 +72,11 @@ export class LndLspsHost implements LspsHost {
     return r.peers.some((p) => p.pub_key === peer);
   }
 
-  private open(): void {
-    if (this.loop.stopped) return;
-    let s: ClientReadableStream<unknown>;
-    try {
-      s = serverStream(this.clients.lightning, 'SubscribeCustomMessages', {});
-    } catch (e) {
-      this.log.error('cannot open SubscribeCustomMessages', { error: (e as Error).message });
-      this.loop.retry();
-      return;
-    }
-    this.stream = s;
+  protected openStream(): ClientReadableStream<unknown> {
+    return serverStream(this.clients.lightning, 'SubscribeCustomMessages', {});
+  }
+
+  protected attach(s: ClientReadableStream<unknown>): void {
     s.on('data', (raw: unknown) => {
       this.loop.healthy();
       const m = raw as CustomMessage;
@@ -93,16 +87,5 @@ export class LndLspsHost implements LspsHost {
         this.log.warn('LSPS message handler failed', { error: (e as Error).message });
       }
     });
-    const ended = (err?: GrpcError): void => {
-      if (this.stream !== s) return;
-      this.stream = undefined;
-      if (this.loop.stopped) return;
-      this.log.warn('SubscribeCustomMessages stream (LSPS) ended; reconnecting', {
-        error: err?.details ?? err?.message,
-      });
-      this.loop.retry();
-    };
-    s.on('error', (e: GrpcError) => ended(e));
-    s.on('end', () => ended());
   }
 }

@@ -23,13 +23,13 @@ import {
   peelOnionMessage,
 } from '../../protocol/onion-message.js';
 import { unblindWithSecret } from '../../protocol/route-blinding.js';
-import { ReconnectLoop } from './backoff.js';
 import { lndError } from './errors.js';
 import { recordMap } from './htlc-map.js';
 import type { GrpcError, LndClients } from './grpc.js';
-import { cancelStream, serverStream, unary } from './grpc.js';
+import { serverStream, unary } from './grpc.js';
 import type { CustomMessage, OnionMessageUpdate } from './messages.js';
 import type { OnionTransport as TransportKind } from './preflight.js';
+import { ReconnectingStream } from './stream.js';
 
 /** One onion message addressed to us, reduced to what the async-payment roles need. */
 export interface InboundOnionMessage {
@@ -57,9 +57,8 @@ export interface OnionTransportOptions {
   customMessageType?: number;
 }
 
-export class LndOnionTransport {
-  private stream: ClientReadableStream<unknown> | undefined;
-  private readonly loop = new ReconnectLoop(() => this.open());
+export class LndOnionTransport extends ReconnectingStream<ClientReadableStream<unknown>> {
+  private readonly method: 'SubscribeOnionMessages' | 'SubscribeCustomMessages';
   private readonly types: AsyncMessageTypes;
   private readonly customType: number;
 
@@ -67,21 +66,13 @@ export class LndOnionTransport {
     private readonly clients: LndClients,
     private readonly opts: OnionTransportOptions,
     private readonly onMessage: (m: InboundOnionMessage) => void,
-    private readonly log: Logger,
+    log: Logger,
   ) {
+    const method = opts.kind === 'native' ? 'SubscribeOnionMessages' : 'SubscribeCustomMessages';
+    super(log, { openFailed: `cannot open ${method}`, ended: `${method} stream ended; reconnecting` });
+    this.method = method;
     this.types = opts.types ?? DEFAULT_ASYNC_MESSAGE_TYPES;
     this.customType = opts.customMessageType ?? ONION_MESSAGE_TYPE;
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): void {
-    this.loop.stop();
-    const s = this.stream;
-    this.stream = undefined;
-    if (s) cancelStream(s);
   }
 
   /**
@@ -125,18 +116,11 @@ export class LndOnionTransport {
     }
   }
 
-  private open(): void {
-    if (this.loop.stopped) return;
-    let s: ClientReadableStream<unknown>;
-    const method = this.opts.kind === 'native' ? 'SubscribeOnionMessages' : 'SubscribeCustomMessages';
-    try {
-      s = serverStream(this.clients.lightning, method, {});
-    } catch (e) {
-      this.log.error(`cannot open ${method}`, { error: (e as Error).message });
-      this.loop.retry();
-      return;
-    }
-    this.stream = s;
+  protected openStream(): ClientReadableStream<unknown> {
+    return serverStream(this.clients.lightning, this.method, {});
+  }
+
+  protected attach(s: ClientReadableStream<unknown>): void {
     s.on('data', (raw: unknown) => {
       this.loop.healthy();
       const work =
@@ -146,15 +130,6 @@ export class LndOnionTransport {
       // Bad input from a peer is a log line, never a crash.
       work.catch((e: unknown) => this.log.debug('ignoring onion message', { error: (e as Error).message }));
     });
-    const ended = (err?: GrpcError): void => {
-      if (this.stream !== s) return;
-      this.stream = undefined;
-      if (this.loop.stopped) return;
-      this.log.warn(`${method} stream ended; reconnecting`, { error: err?.details ?? err?.message });
-      this.loop.retry();
-    };
-    s.on('error', (e: GrpcError) => ended(e));
-    s.on('end', () => ended());
   }
 
   private async handleNative(u: OnionMessageUpdate): Promise<void> {

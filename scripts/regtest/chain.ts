@@ -1,0 +1,41 @@
+// Chain helpers shared by the regtest networks (network.ts, cln-network.ts): mine and wait until the
+// running nodes have the blocks, an LND node's sync check, and the mempool wait of funding txs.
+import type { Btcd } from './btcd.js';
+import type { LndNode } from './lnd-node.js';
+import { waitFor } from './wait.js';
+
+/** Anything that can say it has reached a height: an LND or a lightningd node that is running. */
+export type SyncWaiter = (height: number) => Promise<void>;
+
+/** Mines `n` blocks and waits until every waiter (one per running node) has synced them. */
+export async function mineAndSync(btcd: Btcd, n: number, waiters: readonly SyncWaiter[]): Promise<string[]> {
+  const hashes = await btcd.generate(n);
+  const h = await btcd.height();
+  await Promise.all(waiters.map((w) => w(h)));
+  return hashes;
+}
+
+/** Waits until LND says it is synced to the chain at `height` or beyond (default: btcd's tip). */
+export async function waitLndSynced(node: LndNode, btcd: Btcd, height?: number): Promise<void> {
+  const h = height ?? (await btcd.height());
+  await waitFor(
+    `${node.name} synced to height ${h}`,
+    async () => {
+      const info = (await node.lncli('getinfo')) as { synced_to_chain: boolean; block_height: number };
+      return info.synced_to_chain && info.block_height >= h;
+    },
+    { timeoutMs: 120_000 },
+  );
+}
+
+/** Waits until every txid is in btcd's mempool. */
+export async function waitMempool(btcd: Btcd, txids: readonly string[]): Promise<void> {
+  await waitFor(
+    `transactions in btcd mempool: ${txids.join(', ')}`,
+    async () => {
+      const pool = JSON.parse(await btcd.cli('getrawmempool')) as string[];
+      return txids.every((t) => pool.includes(t));
+    },
+    { timeoutMs: 30_000 },
+  );
+}
