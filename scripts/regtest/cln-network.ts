@@ -5,6 +5,10 @@
 //
 // Built from the same parts as network.ts (one btcd, LndNode, Daemon, free ports, run directory
 // under .regtest/), with the CLN node a ClnNode whose chain backend is btcd through our bitcoin-cli shim.
+// With `middle: true` (CLN at lsp) a stock LND X stands between the LSPs, so L and RL are not peers
+// and onion messages between them take the graph:
+//
+//   middle:                sender (S, LND) -> lsp (L, CLN) -> middle (X, LND) -> rlsp (RL, LND) -> recipient (R, LND)
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,12 +22,20 @@ import { freePorts } from './ports.js';
 import { waitFor } from './wait.js';
 
 /** The four places of the network; `clnAt` names the one Core Lightning takes, LND runs the others. */
-export type LndName = 'sender' | 'lsp' | 'rlsp' | 'recipient';
+export type LndName = 'sender' | 'lsp' | 'rlsp' | 'recipient' | 'middle';
 const ALL_NAMES: readonly LndName[] = ['sender', 'lsp', 'rlsp', 'recipient'];
 /** Channels opened at start, opener first, one block each (see bringUp). */
 const CHAIN: readonly (readonly [LndName, LndName])[] = [
   ['sender', 'lsp'],
   ['lsp', 'rlsp'],
+  ['rlsp', 'recipient'],
+];
+/** With `middle`: X between L and RL. */
+const MIDDLE_NAMES: readonly LndName[] = ['sender', 'lsp', 'middle', 'rlsp', 'recipient'];
+const MIDDLE_CHAIN: readonly (readonly [LndName, LndName])[] = [
+  ['sender', 'lsp'],
+  ['lsp', 'middle'],
+  ['middle', 'rlsp'],
   ['rlsp', 'recipient'],
 ];
 
@@ -46,6 +58,8 @@ export interface ClnStartOptions {
   lndArgs?: Partial<Record<LndName, string[]>>;
   log?: (line: string) => void;
   baseDir?: string;
+  /** Put X, a stock LND on its default onion-message settings, between L and RL (not peers then). */
+  middle?: boolean;
 }
 
 export class ClnLspNetwork {
@@ -63,8 +77,16 @@ export class ClnLspNetwork {
     readonly clnAt: ClnPlace,
     private readonly nodes: Partial<Record<LndName, LndNode>>,
     private readonly logFn: (line: string) => void,
+    /** Every place of this run, in path order (X too with `middle`). */
+    readonly names: readonly LndName[] = ALL_NAMES,
+    private readonly chain: readonly (readonly [LndName, LndName])[] = CHAIN,
   ) {
-    this.lndNames = ALL_NAMES.filter((n) => n !== clnAt);
+    this.lndNames = names.filter((n) => n !== clnAt);
+  }
+
+  /** X is between L and RL (ClnStartOptions.middle). */
+  get hasMiddle(): boolean {
+    return this.names.includes('middle');
   }
 
   /** The Core Lightning node when it is L (the default topology). */
@@ -108,7 +130,9 @@ export class ClnLspNetwork {
     const bins = nodeBinaries(opts.lndVersion);
     const cln = clnBinaries();
     const clnAt = opts.clnAt ?? 'lsp';
-    const lndNames = ALL_NAMES.filter((n) => n !== clnAt);
+    if (opts.middle && clnAt !== 'lsp') throw new Error('middle: X goes between a CLN L and an LND RL');
+    const names = opts.middle ? MIDDLE_NAMES : ALL_NAMES;
+    const lndNames = names.filter((n) => n !== clnAt);
     const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const runDir = resolve(opts.baseDir ?? join(repoRoot(), '.regtest', `cln-${runId}`));
     mkdirSync(runDir, { recursive: true });
@@ -121,6 +145,7 @@ export class ClnLspNetwork {
       lsp: ['--requireinterceptor'],
       rlsp: [],
       recipient: ['--accept-keysend'],
+      middle: [],
     };
     const nodes: Partial<Record<LndName, LndNode>> = {};
     lndNames.forEach((name, i) => {
@@ -130,7 +155,12 @@ export class ClnLspNetwork {
         runDir,
         { p2p: ports[3 + 2 * i]!, grpc: ports[4 + 2 * i]! },
         btcd.conn,
-        [...versionArgs(opts.lndVersion), ...roleArgs[name], ...(opts.lndArgs?.[name] ?? [])],
+        [
+          // X runs LND's defaults: 0.21 relays onion messages for peers with a channel (L and RL).
+          ...(name === 'middle' ? [] : versionArgs(opts.lndVersion)),
+          ...roleArgs[name],
+          ...(opts.lndArgs?.[name] ?? []),
+        ],
       );
     });
     const clnNode = new ClnNode(cln, {
@@ -143,7 +173,17 @@ export class ClnLspNetwork {
     });
     clnNode.extraArgs = opts.lspArgs ?? [];
     clnNode.pluginNodeArgs = opts.lspPluginNodeArgs ?? [];
-    const net = new ClnLspNetwork(opts.lndVersion, runDir, btcd, clnNode, clnAt, nodes, logFn);
+    const net = new ClnLspNetwork(
+      opts.lndVersion,
+      runDir,
+      btcd,
+      clnNode,
+      clnAt,
+      nodes,
+      logFn,
+      names,
+      opts.middle ? MIDDLE_CHAIN : CHAIN,
+    );
     net.log(`CLN at ${clnAt} + LND ${opts.lndVersion} network in ${runDir}`);
     try {
       await net.bringUp();
@@ -172,7 +212,7 @@ export class ClnLspNetwork {
 
     // S funds the other two openers, L and RL.
     const fund = 5 * CHANNEL_CAPACITY_SAT;
-    const funded = ['lsp', 'rlsp'] as const;
+    const funded: readonly LndName[] = this.hasMiddle ? ['lsp', 'middle', 'rlsp'] : ['lsp', 'rlsp'];
     await this.step('fund lsp and rlsp', async () => {
       const to: Record<string, number> = {};
       for (const n of funded) to[await this.newAddress(n)] = fund;
@@ -190,16 +230,20 @@ export class ClnLspNetwork {
     // query_channel_range with its scids in gossip-store order, and LND disconnects a peer whose
     // encoded_short_ids are not ascending ("isn't greater than last sid"), on every reconnect.
     await this.step('connect peers and open channels, one block each', async () => {
-      for (const [i, [a, b]] of CHAIN.entries()) {
+      for (const [i, [a, b]] of this.chain.entries()) {
         await this.waitMempool([await this.openChannel(a, b)]);
-        if (i < CHAIN.length - 1) await this.mine(1);
+        if (a === 'middle') {
+          // X-RL announced to lightningd before RL-R exists: it learns the remote channels in order.
+          await this.mine(6);
+          await this.waitClnGraph(3);
+        } else if (i < this.chain.length - 1) await this.mine(1);
       }
     });
     // 6 confirmations for the last: channels are usable after 1, announced after 6.
     await this.step('confirm channels (6 blocks)', () => this.mine(6));
     await this.step('wait for active channels', async () => {
       await this.waitLspChannelsNormal(2);
-      for (const [a, b] of CHAIN) {
+      for (const [a, b] of this.chain) {
         for (const [x, y] of [
           [a, b],
           [b, a],
@@ -210,14 +254,45 @@ export class ClnLspNetwork {
     });
     await this.step('wait for the routing graphs to hold all channels', async () => {
       // S builds routes, the LSPs forward; R routes nothing.
-      for (const n of ['sender', 'lsp', 'rlsp'] as const) if (n !== clnAt) await this.waitLndGraph(n, 3);
-      await waitFor(
-        `${clnAt} graph with 3 channels`,
-        async () => (await cln.rpc<{ channels: unknown[] }>('listchannels')).channels.length >= 6,
-        { timeoutMs: 120_000, intervalMs: 500 },
-      );
+      // With X, X and RL route over L-X, X-RL and RL-R only: S's update of S-L, relayed by
+      // lightningd, was seen not to reach one of them within the wait, and neither uses it.
+      const edges = this.chain.length;
+      for (const n of ['sender', 'lsp', 'middle', 'rlsp'] as const) {
+        if (n === clnAt || !this.lndNames.includes(n)) continue;
+        try {
+          await this.waitLndGraph(n, n !== 'sender' && this.hasMiddle ? edges - 1 : edges);
+        } catch (e) {
+          await this.logGraph(n);
+          throw e;
+        }
+      }
+      await this.waitClnGraph(edges);
     });
     this.log('network ready');
+  }
+
+  /** Waits until lightningd's gossip holds `n` channels, both directions of each. */
+  private async waitClnGraph(n: number): Promise<void> {
+    await waitFor(
+      `${this.clnAt} graph with ${n} channels`,
+      async () => (await this.cln.rpc<{ channels: unknown[] }>('listchannels')).channels.length >= 2 * n,
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+  }
+
+  /** What `name`'s graph holds (which channels, policies, node announcements), for a failed wait. */
+  private async logGraph(name: LndName): Promise<void> {
+    const g = await this.lncli<{
+      nodes: { pub_key: string; alias: string; features?: Record<string, unknown> }[];
+      edges: { node1_pub: string; node2_pub: string; node1_policy: unknown; node2_policy: unknown }[];
+    }>(name, 'describegraph');
+    const alias = (k: string): string => g.nodes.find((x) => x.pub_key === k)?.alias || k.slice(0, 8);
+    const nodes = g.nodes.map((x) => `${alias(x.pub_key)}(${Object.keys(x.features ?? {}).length} features)`);
+    const edges = g.edges.map(
+      (e) =>
+        `${alias(e.node1_pub)}-${alias(e.node2_pub)}(${e.node1_policy ? 1 : 0}${e.node2_policy ? 1 : 0})`,
+    );
+    this.log(`${name} graph: nodes ${nodes.join(' ')}; edges ${edges.join(' ')}`);
   }
 
   private async newAddress(name: LndName): Promise<string> {
@@ -341,7 +416,10 @@ export class ClnLspNetwork {
           edges: { node1_policy: unknown; node2_policy: unknown }[];
         }>(name, 'describegraph');
         const announced = g.nodes.filter((x) => x.features && Object.keys(x.features).length > 0).length;
-        return g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges && announced >= 4;
+        return (
+          g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges &&
+          announced >= this.names.length
+        );
       },
       { timeoutMs, intervalMs: 500 },
     );
