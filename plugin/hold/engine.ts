@@ -10,7 +10,6 @@ import {
   type FailReason,
   type Height,
   type HostEvents,
-  type HostHtlcState,
   type InterceptedHtlc,
   type Msat,
   type Verdict,
@@ -23,6 +22,7 @@ import { nullMetrics, type EngineMetrics, type HoldOutcome } from './metrics.js'
 import { HoldSets, setIdFor, type HoldSet } from './mpp.js';
 import { Notifier, type NoticeTarget } from './notifier.js';
 import { CapTracker, resolveEngineConfig, type EngineConfig, type EngineConfigInput } from './policy.js';
+import { recover } from './recovery.js';
 import { EarlyReleaseBuffer, releasePathId, verifyPathId } from './release.js';
 import { assertTransition, isActive, type HoldState } from './state.js';
 import { HoldStore, bytesOfHex, hexOf, holdRecord, type HoldRecord, type StoredHold } from './store.js';
@@ -189,13 +189,21 @@ export class HoldEngine {
   async start(): Promise<void> {
     this.releaseKey = await this.backend.releaseKey();
     this.height = await this.backend.currentHeight();
-    const pruned = this.store.prune(this.clock.now() - this.config.retentionMs);
-    if (pruned > 0) this.logger.info('pruned finished holds', { pruned });
-    for (const rec of this.store.active()) this.restore(rec);
-    const gone = await this.reconcile();
-    for (const set of this.sets.values()) if (!gone.has(set.id)) this.resume(set);
-    // Blocks may have passed while we were down: the deadline check needs no other catch-up.
-    this.sets.expireDue();
+    await recover({
+      store: this.store,
+      backend: this.backend,
+      sets: this.sets,
+      config: this.config,
+      clock: this.clock,
+      logger: this.logger,
+      engine: {
+        admit: (rec) => this.admit(rec),
+        loaded: () => this.byKey.values(),
+        finish: (hold, to, verdict) => this.finish(hold, to, verdict),
+        resumePayment: (set) => this.trampoline.resumePayment(set),
+        complete: (set) => this.onComplete(set, false),
+      },
+    });
     if (this.dead) return;
     this.started = true;
     this.logger.info('hold engine started', { height: this.height, active: this.caps.totals().count });
@@ -472,72 +480,6 @@ export class HoldEngine {
     this.byHoldId.set(hold.holdIdHex, hold);
     hold.peer = this.caps.add(hold.peer, hold.amountInMsat);
     return this.sets.join(hold);
-  }
-
-  private restore(rec: HoldRecord): void {
-    const state = rec.state;
-    const set = this.admit(rec);
-    rec.state = state;
-    if (state === 'paying') set.closed = true;
-  }
-
-  private resume(set: HoldSet): void {
-    if (set.parts.some((p) => p.state === 'paying')) {
-      this.trampoline.resumePayment(set);
-    } else if (set.complete) {
-      this.onComplete(set, false);
-    } else {
-      const first = Math.min(...set.parts.map((p) => p.createdMs));
-      this.sets.armTimeout(set, Math.max(0, first + this.config.mppTimeoutMs - this.clock.now()));
-    }
-  }
-
-  /**
-   * Holds whose HTLC the host resolved while we were down are closed with the host's outcome, never
-   * assumed forwarded; the rest of such a set can no longer be released whole, so it fails too.
-   * Returns the ids of the sets closed here.
-   */
-  private async reconcile(): Promise<Set<string>> {
-    const closed = new Set<string>();
-    const held = [...this.byKey.values()].filter((r) => r.state === 'held');
-    if (!this.backend.htlcStates || held.length === 0) return closed;
-    let states: ReadonlyMap<string, HostHtlcState>;
-    try {
-      states = await this.backend.htlcStates(held.map((r) => r.key));
-    } catch (err) {
-      this.logger.warn('could not compare holds with the host; keeping them', { error: String(err) });
-      return closed;
-    }
-    const fail = (p: HoldRecord): void =>
-      this.finish(p, 'failed', {
-        kind: 'fail',
-        reason: 'host_failed',
-        trampoline: p.trampoline !== undefined,
-      });
-    for (const rec of held) {
-      const st = states.get(rec.key) ?? 'pending';
-      if (st === 'pending') continue;
-      const set = this.sets.get(rec.setId);
-      if (set && !set.closed) {
-        this.sets.close(set);
-        closed.add(set.id);
-      }
-      if (st === 'forwarded') {
-        this.logger.error('the host forwarded a held HTLC while we were down', {
-          key: rec.key,
-          holdId: rec.holdIdHex,
-        });
-        this.finish(rec, 'forwarded', { kind: 'continue' });
-      } else {
-        this.logger.warn('held HTLC is gone from the host; hold closed as failed', {
-          key: rec.key,
-          holdId: rec.holdIdHex,
-        });
-        fail(rec);
-      }
-    }
-    for (const id of closed) for (const p of this.sets.get(id)?.parts ?? []) if (p.state === 'held') fail(p);
-    return closed;
   }
 
   /** The set is complete: apply an early release, or start telling the recipient. */
