@@ -1,6 +1,6 @@
 // The hold engine: decides, for every HTLC a host shows it, pass through, hold, release or fail.
 // Invariants: every state change is committed before the verdict it implies reaches the host (one
-// transaction per tick: group commit); a replayed HTLC gets back the verdict already taken, never a
+// transaction per tick: group-commit.ts); a replayed HTLC gets back the verdict already taken, never a
 // second, different one; a hold always ends, by release or by its deadline.
 import { randomBytes } from 'node:crypto';
 import { nullLogger, type Logger } from '../ops/log.js';
@@ -10,7 +10,6 @@ import {
   type FailReason,
   type Height,
   type HostEvents,
-  type HostHtlcState,
   type InterceptedHtlc,
   type Msat,
   type Verdict,
@@ -18,10 +17,12 @@ import {
 import { systemClock, type Clock } from './clock.js';
 import { failAt, holdable } from './deadline.js';
 import { HoldError, type HoldErrorCode } from './errors.js';
+import { GroupCommit } from './group-commit.js';
 import { nullMetrics, type EngineMetrics, type HoldOutcome } from './metrics.js';
 import { HoldSets, setIdFor, type HoldSet } from './mpp.js';
 import { Notifier, type NoticeTarget } from './notifier.js';
 import { CapTracker, resolveEngineConfig, type EngineConfig, type EngineConfigInput } from './policy.js';
+import { recover } from './recovery.js';
 import { EarlyReleaseBuffer, releasePathId, verifyPathId } from './release.js';
 import { assertTransition, isActive, type HoldState } from './state.js';
 import { HoldStore, bytesOfHex, hexOf, holdRecord, type HoldRecord, type StoredHold } from './store.js';
@@ -82,8 +83,6 @@ export type AdminResult =
 /** Settles a host's pending htlc() call; a rejection goes in as a rejected promise (one closure kept, not two). */
 type Waiter = (v: Verdict | Promise<never>) => void;
 
-class CrashAbort extends Error {}
-
 const never = <T>(): Promise<T> => new Promise<T>(() => {});
 
 export class HoldEngine {
@@ -109,11 +108,7 @@ export class HoldEngine {
   private readonly sets: HoldSets;
   private readonly waiters = new Map<string, Waiter>();
 
-  private writes: (() => void)[] = [];
-  /** HTLCs offered this tick and not yet taken in (see takeFresh). */
-  private fresh: InterceptedHtlc[] = [];
-  private afters: (() => void)[] = [];
-  private flushScheduled = false;
+  private readonly commit: GroupCommit;
   private height: Height = 0;
   private releaseKey: Uint8Array = new Uint8Array(0);
   private started = false;
@@ -131,6 +126,16 @@ export class HoldEngine {
     this.crashPoint = opts.crashPoint;
     this.onFatal = opts.onFatal;
     this.caps = new CapTracker(this.config.caps);
+    this.commit = new GroupCommit(this.store, this.clock, this.logger, {
+      takeIn: (h, maybeStored) => this.attachOrRefuse(h, maybeStored),
+      crashBeforeWrite: () => this.crashPoint?.('write') === true,
+      dead: () => this.dead,
+      die: (why) => this.die(why),
+      committed: () => {
+        this.metrics.holdsActive(this.caps.totals().count);
+        this.metrics.heldMsat?.(this.caps.totals().msat);
+      },
+    });
     this.notifier = new Notifier(
       this.backend,
       this.clock,
@@ -151,7 +156,7 @@ export class HoldEngine {
       },
     );
     this.trampoline = new TrampolinePayments(this.backend, this.store, this.config, this.clock, this.logger, {
-      enqueue: (write, after) => this.enqueue(write, after),
+      enqueue: (write, after) => this.commit.enqueue(write, after),
       finish: (hold, to, verdict) => this.finish(hold, to, verdict),
       mayCallHost: (step) => this.mayCallHost(step),
       dead: () => this.dead,
@@ -184,13 +189,21 @@ export class HoldEngine {
   async start(): Promise<void> {
     this.releaseKey = await this.backend.releaseKey();
     this.height = await this.backend.currentHeight();
-    const pruned = this.store.prune(this.clock.now() - this.config.retentionMs);
-    if (pruned > 0) this.logger.info('pruned finished holds', { pruned });
-    for (const rec of this.store.active()) this.restore(rec);
-    const gone = await this.reconcile();
-    for (const set of this.sets.values()) if (!gone.has(set.id)) this.resume(set);
-    // Blocks may have passed while we were down: the deadline check needs no other catch-up.
-    this.sets.expireDue();
+    await recover({
+      store: this.store,
+      backend: this.backend,
+      sets: this.sets,
+      config: this.config,
+      clock: this.clock,
+      logger: this.logger,
+      engine: {
+        admit: (rec) => this.admit(rec),
+        loaded: () => this.byKey.values(),
+        finish: (hold, to, verdict) => this.finish(hold, to, verdict),
+        resumePayment: (set) => this.trampoline.resumePayment(set),
+        complete: (set) => this.onComplete(set, false),
+      },
+    });
     if (this.dead) return;
     this.started = true;
     this.logger.info('hold engine started', { height: this.height, active: this.caps.totals().count });
@@ -202,7 +215,7 @@ export class HoldEngine {
   async stop(): Promise<void> {
     if (this.dead) return;
     await this.backend.stop();
-    if (this.writes.length > 0 || this.afters.length > 0 || this.fresh.length > 0) this.flush();
+    if (this.commit.pending) this.commit.flush();
     this.shutdown();
     this.logger.info('hold engine stopped');
   }
@@ -228,8 +241,7 @@ export class HoldEngine {
       else {
         // New to memory: whether the store knows it is asked for the whole tick at once, before
         // the tick's writes commit (one query per batch instead of one per HTLC).
-        this.fresh.push(h);
-        this.scheduleFlush();
+        this.commit.offer(h);
       }
     });
   }
@@ -299,23 +311,6 @@ export class HoldEngine {
     }
   }
 
-  /** Take in the HTLCs offered this tick that memory did not know, looking them up in the store together. */
-  private takeFresh(): void {
-    const fresh = this.fresh;
-    if (fresh.length === 0) return;
-    this.fresh = [];
-    let stored: ReadonlySet<string> | undefined;
-    try {
-      stored = this.store.storedKeys(fresh.map((h) => h.key));
-    } catch (err) {
-      this.logger.error('hold store lookup failed; looking up one by one', { error: String(err) });
-    }
-    for (const h of fresh) {
-      if (this.dead) return;
-      this.attachOrRefuse(h, stored === undefined || stored.has(h.key));
-    }
-  }
-
   /** `maybeStored` false: the store is known not to have this key (memory is then the only place). */
   private attach(h: InterceptedHtlc, maybeStored: boolean): void {
     const mem = this.byKey.get(h.key);
@@ -328,7 +323,7 @@ export class HoldEngine {
       }
       const v = known.verdict;
       // Delivered after the next commit, so a verdict still in the open batch is durable first.
-      if (v !== undefined) this.enqueue(undefined, () => this.deliver(h.key, v));
+      if (v !== undefined) this.commit.enqueue(undefined, () => this.deliver(h.key, v));
       else if (!mem) this.logger.error('stored active hold was not loaded', { key: h.key });
       return;
     }
@@ -371,7 +366,7 @@ export class HoldEngine {
     }
     const wasComplete = existing !== undefined && existing.parts.length > 0 && existing.complete;
     const set = this.admit(hold);
-    this.enqueue(() => this.store.insertHold(hold, h));
+    this.commit.enqueue(() => this.store.insertHold(hold, h));
     this.logger.info('holding htlc', {
       ...this.holdFields(hold),
       holdId: holdIdHex,
@@ -444,7 +439,7 @@ export class HoldEngine {
     hold.verdict = { kind: 'fail', reason, trampoline: hold.trampoline !== undefined };
     this.metrics.holdOutcome('refused');
     const v = hold.verdict;
-    this.enqueue(
+    this.commit.enqueue(
       () => this.store.insertHold(hold, h),
       () => {
         this.deliver(hold.key, v);
@@ -485,72 +480,6 @@ export class HoldEngine {
     this.byHoldId.set(hold.holdIdHex, hold);
     hold.peer = this.caps.add(hold.peer, hold.amountInMsat);
     return this.sets.join(hold);
-  }
-
-  private restore(rec: HoldRecord): void {
-    const state = rec.state;
-    const set = this.admit(rec);
-    rec.state = state;
-    if (state === 'paying') set.closed = true;
-  }
-
-  private resume(set: HoldSet): void {
-    if (set.parts.some((p) => p.state === 'paying')) {
-      this.trampoline.resumePayment(set);
-    } else if (set.complete) {
-      this.onComplete(set, false);
-    } else {
-      const first = Math.min(...set.parts.map((p) => p.createdMs));
-      this.sets.armTimeout(set, Math.max(0, first + this.config.mppTimeoutMs - this.clock.now()));
-    }
-  }
-
-  /**
-   * Holds whose HTLC the host resolved while we were down are closed with the host's outcome, never
-   * assumed forwarded; the rest of such a set can no longer be released whole, so it fails too.
-   * Returns the ids of the sets closed here.
-   */
-  private async reconcile(): Promise<Set<string>> {
-    const closed = new Set<string>();
-    const held = [...this.byKey.values()].filter((r) => r.state === 'held');
-    if (!this.backend.htlcStates || held.length === 0) return closed;
-    let states: ReadonlyMap<string, HostHtlcState>;
-    try {
-      states = await this.backend.htlcStates(held.map((r) => r.key));
-    } catch (err) {
-      this.logger.warn('could not compare holds with the host; keeping them', { error: String(err) });
-      return closed;
-    }
-    const fail = (p: HoldRecord): void =>
-      this.finish(p, 'failed', {
-        kind: 'fail',
-        reason: 'host_failed',
-        trampoline: p.trampoline !== undefined,
-      });
-    for (const rec of held) {
-      const st = states.get(rec.key) ?? 'pending';
-      if (st === 'pending') continue;
-      const set = this.sets.get(rec.setId);
-      if (set && !set.closed) {
-        this.sets.close(set);
-        closed.add(set.id);
-      }
-      if (st === 'forwarded') {
-        this.logger.error('the host forwarded a held HTLC while we were down', {
-          key: rec.key,
-          holdId: rec.holdIdHex,
-        });
-        this.finish(rec, 'forwarded', { kind: 'continue' });
-      } else {
-        this.logger.warn('held HTLC is gone from the host; hold closed as failed', {
-          key: rec.key,
-          holdId: rec.holdIdHex,
-        });
-        fail(rec);
-      }
-    }
-    for (const id of closed) for (const p of this.sets.get(id)?.parts ?? []) if (p.state === 'held') fail(p);
-    return closed;
   }
 
   /** The set is complete: apply an early release, or start telling the recipient. */
@@ -650,7 +579,7 @@ export class HoldEngine {
     this.metrics.holdOutcome(to as HoldOutcome);
     if (wasActive) this.metrics.holdEnded?.((hold.updatedMs - hold.createdMs) / 1000);
     if (verdict.kind === 'fail') this.metrics.holdFailed?.(verdict.reason);
-    this.enqueue(
+    this.commit.enqueue(
       () => this.store.updateHold(hold),
       () => {
         this.deliver(hold.key, verdict);
@@ -694,59 +623,7 @@ export class HoldEngine {
     return { ok: false, error: 'unknown_hold', message: 'no such hold' };
   }
 
-  // ---- group commit ----
-
-  private enqueue(write: (() => void) | undefined, after?: () => void): void {
-    if (this.dead) return;
-    if (write) this.writes.push(write);
-    if (after) this.afters.push(after);
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      this.clock.defer(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    if (this.dead) return;
-    // Still marked scheduled: what intake enqueues here joins this batch instead of the next.
-    this.takeFresh();
-    this.flushScheduled = false;
-    if (this.dead) return;
-    const writes = this.writes;
-    const afters = this.afters;
-    this.writes = [];
-    this.afters = [];
-    try {
-      if (writes.length > 0) {
-        this.store.transaction(() => {
-          for (const w of writes) {
-            if (this.crashPoint?.('write')) throw new CrashAbort();
-            w();
-          }
-        });
-      }
-    } catch (err) {
-      if (err instanceof CrashAbort) {
-        this.die('crash point: write');
-        return;
-      }
-      // Nothing of this batch is stored, so nothing of it may reach the host. Stop answering: the host
-      // keeps every HTLC, and a restart resumes from the last commit.
-      this.logger.error('hold store commit failed; engine stops', { error: String(err) });
-      this.die('store failure');
-      return;
-    }
-    for (const a of afters) {
-      if (this.dead) return;
-      a();
-    }
-    this.metrics.holdsActive(this.caps.totals().count);
-    this.metrics.heldMsat?.(this.caps.totals().msat);
-  }
+  // ---- verdicts, crash points, death ----
 
   private deliver(key: string, verdict: Verdict): void {
     const w = this.waiters.get(key);
@@ -781,9 +658,7 @@ export class HoldEngine {
     this.notifier.stopAll();
     this.early.clear();
     this.sets.clearTimers();
-    this.writes = [];
-    this.afters = [];
-    this.fresh = [];
+    this.commit.clear();
     this.store.close();
   }
 }
