@@ -6,7 +6,7 @@
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { RegtestNetwork } from '../../scripts/regtest/network.js';
+import type { RegtestNetwork } from '../../scripts/regtest/network.js';
 import { recipientAgent } from '../../scripts/regtest/recipient.js';
 import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
 import { payAsync, type PayAsyncArgs } from '../../plugin/sender/pay.js';
@@ -18,12 +18,12 @@ import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import {
   Sidecar,
   addInvoice,
-  clientsFor,
   htlcsFor,
   invoiceState,
   type Invoice,
   type LogLine,
 } from '../../scripts/regtest/lsp.js';
+import { LspNetwork } from './support/network.js';
 import { FailureFlag, fromHex, hex, lndVersions, relaysOnionMessages } from './support/scenario.js';
 import {
   assertChannelsOpen,
@@ -49,22 +49,14 @@ for (const version of versions) {
     let sender: LndClients;
     const run = new FailureFlag();
     const native = relaysOnionMessages(version);
-    const pk: Record<string, Uint8Array> = {};
+    const rig = new LspNetwork(version);
+    const pk = rig.pk;
 
     before(async () => {
-      net = await RegtestNetwork.start({ lndVersion: version });
-      for (const n of ['sender', 'lsp', 'rlsp', 'recipient'] as const)
-        pk[n] = fromHex(await net.node(n).pubkey());
-      sidecar = new Sidecar(net);
-      await sidecar.start();
-      sender = clientsFor(await net.nodeInfo('sender'));
+      ({ net, sidecar, sender } = await rig.start());
     });
 
-    after(async () => {
-      sender?.close();
-      await sidecar?.kill('SIGTERM');
-      await net?.teardown({ keepLogs: run.failed });
-    });
+    after(() => rig.stop(run.failed));
 
     // LND 0.20 relays no onion messages: there the recipient is its own intro node, reached over a
     // direct peer connection from L; on 0.21 the path goes through the recipient's LSP.

@@ -8,20 +8,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RegtestNetwork } from '../../scripts/regtest/network.js';
-import { waitSenderKnowsRecipient } from '../../scripts/regtest/recipient.js';
+import type { RegtestNetwork } from '../../scripts/regtest/network.js';
 import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
 import { sendAsyncPayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
 import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
-import {
-  Sidecar,
-  addInvoice,
-  bakedMacaroon,
-  clientsFor,
-  invoiceState,
-  type Invoice,
-} from '../../scripts/regtest/lsp.js';
+import { Sidecar, addInvoice, bakedMacaroon, invoiceState, type Invoice } from '../../scripts/regtest/lsp.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
+import { LspNetwork } from './support/network.js';
 import { FailureFlag, fromHex, hex, lndVersions, relaysOnionMessages } from './support/scenario.js';
 import { assertChannelsOpen, sha256hex, waitHeldAtLsp } from './support/holds.js';
 
@@ -44,24 +37,15 @@ for (const version of versions) {
     let sender: LndClients;
     const run = new FailureFlag();
     const native = relaysOnionMessages(version);
-    const pk: Record<string, Uint8Array> = {};
+    const rig = new LspNetwork(version, { knowRecipient: true });
+    const pk = rig.pk;
     const held: { inv: Invoice; result: Promise<AsyncPaymentResult> }[] = [];
 
     before(async () => {
-      net = await RegtestNetwork.start({ lndVersion: version });
-      for (const n of ['sender', 'lsp', 'rlsp', 'recipient'] as const)
-        pk[n] = fromHex(await net.node(n).pubkey());
-      await waitSenderKnowsRecipient(net, pk.recipient!);
-      sidecar = new Sidecar(net);
-      await sidecar.start();
-      sender = clientsFor(await net.nodeInfo('sender'));
+      ({ net, sidecar, sender } = await rig.start());
     });
 
-    after(async () => {
-      sender?.close();
-      await sidecar?.kill('SIGTERM');
-      await net?.teardown({ keepLogs: run.failed });
-    });
+    after(() => rig.stop(run.failed));
 
     /** An async payment nobody will release (no recipient agent runs): it stays held at L. */
     async function payHeld(sat: number): Promise<{ inv: Invoice; result: Promise<AsyncPaymentResult> }> {
