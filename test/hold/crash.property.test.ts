@@ -14,20 +14,9 @@ import { nullLogger } from '../../plugin/ops/log.js';
 import { ManualClock, drain } from '../helpers/manual-clock.js';
 import { SimHost, hex, makeHtlc } from '../helpers/sim-host.js';
 import { tmpBase } from './setup.js';
+import { prng } from '../helpers/prng.js';
 
 const RUNS = Number(process.env.HOLD_PROPERTY_RUNS ?? 1500);
-
-/** mulberry32: small, seedable, good enough to shuffle schedules reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const config: EngineConfigInput = {
   maxHoldBlocks: 12,

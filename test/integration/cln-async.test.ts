@@ -3,31 +3,35 @@
 // One network; the scenarios run in order and share it. LND version of S, RL and R:
 // ASYNC_TRAMPOLINE_CLN_LND_VERSION (default v0.21.2-beta, whose native onion messages carry the
 // notices and releases through RL).
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ClnLspNetwork } from '../../scripts/regtest/cln-network.js';
 import type { LndVersion } from '../../scripts/regtest/binaries.js';
 import type { PluginLogLine } from '../../scripts/regtest/cln-node.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
-import { clientsFor, testLog } from '../../scripts/regtest/lsp.js';
-import { LndRecipientAgent } from '../../plugin/recipient/lnd-agent.js';
+import { clientsFor } from '../../scripts/regtest/lsp.js';
+import type { LndRecipientAgent } from '../../plugin/recipient/lnd-agent.js';
+import { recipientAgent } from '../../scripts/regtest/recipient.js';
 import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
-import {
-  sendAsyncPayment,
-  sendTrampolinePayment,
-  type AsyncPaymentResult,
-} from '../../plugin/sender/lnd-sender.js';
-import { encodeTrampolineRequest } from '../../plugin/protocol/trampoline-request.js';
+import { sendAsyncPayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
 import { buildReleasePath } from '../../plugin/protocol/onion-message.js';
 import { decodeBlindedPath } from '../../plugin/protocol/blinded-path.js';
 import { duplexStream, type LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { recordMap } from '../../plugin/backends/lnd/htlc-map.js';
+import { FailureFlag, fromHex, hex } from './support/scenario.js';
+import {
+  assertDeadlineIsBudget,
+  assertFailed,
+  assertSettled,
+  payPlainInvoice,
+  payTrampolineInvoice,
+  said,
+  sleepBlocks,
+} from './support/holds.js';
 
 const version = (process.env.ASYNC_TRAMPOLINE_CLN_LND_VERSION ?? 'v0.21.2-beta') as LndVersion;
-const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
-const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const HOLD_HTLC = 75537n;
 /** The virtual channel trampoline HTLCs are addressed to (1x1x1). */
 const TRAMPOLINE_SCID = '1x1x1';
@@ -73,7 +77,7 @@ class ForwardWatch {
 describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 30 * 60_000 }, () => {
   let net: ClnLspNetwork;
   let sender: LndClients;
-  let failed = false;
+  const run = new FailureFlag();
   const pk: Record<string, Uint8Array> = {};
 
   before(async () => {
@@ -91,20 +95,8 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
 
   after(async () => {
     sender?.close();
-    await net?.teardown({ keepLogs: failed || process.env.KEEP_LOGS === '1' });
+    await net?.teardown({ keepLogs: run.failed || process.env.KEEP_LOGS === '1' });
   });
-
-  /** Runs a scenario, keeping the logs when it fails. */
-  const scenario = (name: string, fn: () => Promise<void>): void => {
-    test(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    });
-  };
 
   const lines = (): PluginLogLine[] => net.lsp.pluginLines();
   const mark = (): number => lines().length;
@@ -180,63 +172,42 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
   }
 
   async function startAgent(): Promise<LndRecipientAgent> {
-    const r = net.node('recipient');
-    const agent = new LndRecipientAgent({
-      lnd: { rpc: r.grpcHost, tlsCertPath: r.tlsCertPath, macaroonPath: r.adminMacaroonPath },
-      log: testLog.child({ agent: 'recipient' }),
-      via: [pk.rlsp!],
-    });
+    const agent = recipientAgent(net.node('recipient'), 'recipient', [pk.rlsp!]);
     await agent.start();
     return agent;
   }
 
   async function ensureRecipient(): Promise<void> {
     if (!net.node('recipient').isRunning) await net.startLnd('recipient');
-    await net.waitLndChannelActive('rlsp', hexOf(pk.recipient!));
+    await net.waitLndChannelActive('rlsp', hex(pk.recipient!));
   }
 
   /** After L restarts: both its channels back in business with S and RL. */
   async function waitLspChannels(): Promise<void> {
     await net.waitLspChannelsNormal(2);
-    await net.waitLndChannelActive('sender', hexOf(pk.lsp!));
-    await net.waitLndChannelActive('rlsp', hexOf(pk.lsp!));
+    await net.waitLndChannelActive('sender', hex(pk.lsp!));
+    await net.waitLndChannelActive('rlsp', hex(pk.lsp!));
   }
 
-  scenario('a plain payment through the LSP is forwarded at once, no hold', async () => {
+  run.scenario('a plain payment through the LSP is forwarded at once, no hold', async () => {
     const m = mark();
-    const inv = await addInvoice(1000);
-    const r = await net.lncli<{ status: string }>(
-      'sender',
-      'payinvoice',
-      '--force',
-      '--json',
-      inv.payment_request,
-    );
-    assert.equal(r.status, 'SUCCEEDED');
-    assert.equal(await invoiceState(inv.r_hash), 'SETTLED');
-    assert.equal(
-      count((l) => l.message === 'holding htlc', m),
-      0,
-    );
+    await payPlainInvoice(net, 1000);
+    assert.equal(count(said('holding htlc'), m), 0);
   });
 
-  scenario(
+  run.scenario(
     'recipient offline: held, notices retried, forged release ignored, lightningd SIGKILLed and restarted, released and settled; RL sees no hold_htlc',
     async () => {
       const inv = await addInvoice(20_000);
       await net.stopLnd('recipient');
       const m = mark();
       const result = payAsync(inv, 20_000);
-      const holding = await waitLog('holding htlc', (l) => l.message === 'holding htlc', m);
+      const holding = await waitLog('holding htlc', said('holding htlc'), m);
       await assertHeldAtLsp(inv.r_hash);
       await waitLog('third notice', () => count((l) => l.message === 'held_htlc_available sent', m) >= 3);
 
       // A forged release: the real hold id, a wrong HMAC half, sent by S straight to L.
-      const s = net.node('sender');
-      const forger = new LndRecipientAgent({
-        lnd: { rpc: s.grpcHost, tlsCertPath: s.tlsCertPath, macaroonPath: s.adminMacaroonPath },
-        log: testLog.child({ agent: 'forger' }),
-      });
+      const forger = recipientAgent(net.node('sender'), 'forger');
       await forger.start();
       const holdId = Buffer.from(String(holding.holdId), 'hex');
       const forged = new Uint8Array(Buffer.concat([holdId, randomBytes(32 - holdId.length)]));
@@ -262,22 +233,15 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
         m2,
       );
       await assertHeldAtLsp(inv.r_hash);
-      assert.equal(
-        count((l) => l.message === 'holding htlc', m2),
-        0,
-        'the replay is the same hold, not a new one',
-      );
+      assert.equal(count(said('holding htlc'), m2), 0, 'the replay is the same hold, not a new one');
 
       // The recipient comes back: its agent answers the next notice, L forwards, R settles.
       const watch = new ForwardWatch(clientsFor(net.node('rlsp')));
       await ensureRecipient();
       const agent = await startAgent();
       try {
-        const r = await result;
-        assert.equal(r.status, 'SUCCEEDED', `failure ${r.failureCode}`);
-        assert.equal(createHash('sha256').update(r.preimage!).digest('hex'), inv.r_hash);
-        assert.equal(await invoiceState(inv.r_hash), 'SETTLED');
-        await waitLog('released', (l) => l.message === 'hold released', m2);
+        await assertSettled(net, await result, inv.r_hash);
+        await waitLog('released', said('hold released'), m2);
       } finally {
         await agent.stop();
         watch.stop();
@@ -292,44 +256,43 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
     },
   );
 
-  scenario('operator commands: list and stats show the hold, fail by htlc key fails it back', async () => {
-    await ensureRecipient();
-    const inv = await addInvoice(7_000);
-    const m = mark();
-    const result = payAsync(inv, 7_000);
-    const holding = await waitLog('holding htlc', (l) => l.message === 'holding htlc', m);
-    const list = await net.lsp.rpc<{ holds: { hold_id: string; htlc_key: string; state: string }[] }>(
-      'async-trampoline-list',
-      { state: 'held' },
-    );
-    const mine = list.holds.find((h) => h.hold_id === holding.holdId);
-    assert.ok(mine, `list shows the hold: ${JSON.stringify(list)}`);
-    assert.equal(mine.htlc_key, holding.key);
-    const stats = await net.lsp.rpc<{ active_holds: number }>('async-trampoline-stats');
-    assert.equal(stats.active_holds, 1);
-    await net.lsp.rpc('async-trampoline-fail', { key: mine.htlc_key });
-    const r = await result;
-    assert.equal(r.status, 'FAILED');
-    assert.equal(r.failureCode, 'TEMPORARY_NODE_FAILURE');
-    assert.equal(await invoiceState(inv.r_hash), 'OPEN');
-    assert.deepEqual(await lspHtlcs(inv.r_hash), []);
-  });
+  run.scenario(
+    'operator commands: list and stats show the hold, fail by htlc key fails it back',
+    async () => {
+      await ensureRecipient();
+      const inv = await addInvoice(7_000);
+      const m = mark();
+      const result = payAsync(inv, 7_000);
+      const holding = await waitLog('holding htlc', said('holding htlc'), m);
+      const list = await net.lsp.rpc<{ holds: { hold_id: string; htlc_key: string; state: string }[] }>(
+        'async-trampoline-list',
+        { state: 'held' },
+      );
+      const mine = list.holds.find((h) => h.hold_id === holding.holdId);
+      assert.ok(mine, `list shows the hold: ${JSON.stringify(list)}`);
+      assert.equal(mine.htlc_key, holding.key);
+      const stats = await net.lsp.rpc<{ active_holds: number }>('async-trampoline-stats');
+      assert.equal(stats.active_holds, 1);
+      await net.lsp.rpc('async-trampoline-fail', { key: mine.htlc_key });
+      assertFailed(await result, 'TEMPORARY_NODE_FAILURE');
+      assert.equal(await invoiceState(inv.r_hash), 'OPEN');
+      assert.deepEqual(await lspHtlcs(inv.r_hash), []);
+    },
+  );
 
-  scenario('no release: failed back at the deadline, no channel closes', async () => {
+  run.scenario('no release: failed back at the deadline, no channel closes', async () => {
     const inv = await addInvoice(15_000);
     const m = mark();
     const result = payAsync(inv, 15_000, 10);
-    const holding = await waitLog('holding htlc', (l) => l.message === 'holding htlc', m);
+    const holding = await waitLog('holding htlc', said('holding htlc'), m);
     const failAt = Number(holding.failAt);
     const start = await net.height();
     assert.ok(failAt <= start + 10, `deadline ${failAt} honours max_hold_blocks (height ${start})`);
     await net.mine(failAt - start - 1);
     await assertHeldAtLsp(inv.r_hash);
     await net.mine(1);
-    const r = await result;
-    assert.equal(r.status, 'FAILED');
-    assert.equal(r.failureCode, 'TEMPORARY_NODE_FAILURE');
-    await waitLog('deadline', (l) => l.message === 'hold deadline reached; failing', m);
+    assertFailed(await result, 'TEMPORARY_NODE_FAILURE');
+    await waitLog('deadline', said('hold deadline reached; failing'), m);
     assert.equal(await invoiceState(inv.r_hash), 'OPEN');
     assert.deepEqual(await lspHtlcs(inv.r_hash), []);
     await assertNoClosures();
@@ -337,55 +300,40 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
 
   /** Waits for the hold and checks L took the sender's budget as its deadline. */
   async function heldWithBudget(rHash: string, from: number, holdBlocks: number): Promise<PluginLogLine> {
-    const holding = await waitLog('holding htlc', (l) => l.message === 'holding htlc', from);
+    const holding = await waitLog('holding htlc', said('holding htlc'), from);
     await assertHeldAtLsp(rHash);
-    const start = Number(holding.failAt) - holdBlocks;
-    const h = await net.height();
-    assert.ok(
-      start >= h - 1 && start <= h,
-      `deadline ${String(holding.failAt)} is the hold start + ${holdBlocks}`,
-    );
+    await assertDeadlineIsBudget(net, holding.failAt, holdBlocks);
     return holding;
   }
 
   /** Mines `n` blocks in steps while the recipient sleeps, checking the HTLC stays held at L. */
-  async function sleepBlocks(rHash: string, n: number): Promise<void> {
-    for (let left = n; left > 0;) {
-      const step = Math.min(25, left);
-      await net.mine(step);
-      left -= step;
-      await assertHeldAtLsp(rHash);
-    }
-  }
+  const sleepHeld = (rHash: string, n: number): Promise<void> =>
+    sleepBlocks(net, n, () => assertHeldAtLsp(rHash));
 
   // R needs the invoice's 80 blocks left after the whole budget: 80 + 144 + 6.
   const BUDGET = 144;
   const LONG_FINAL_CLTV = 80 + BUDGET + 6;
 
-  scenario('budget 144: recipient asleep 100 blocks, held, released on return, settled', async () => {
+  run.scenario('budget 144: recipient asleep 100 blocks, held, released on return, settled', async () => {
     await ensureRecipient();
     const inv = await addInvoice(12_000);
     await net.stopLnd('recipient');
     const m = mark();
     const result = payAsync(inv, 12_000, BUDGET, LONG_FINAL_CLTV);
     await heldWithBudget(inv.r_hash, m, BUDGET);
-    await sleepBlocks(inv.r_hash, 100);
+    await sleepHeld(inv.r_hash, 100);
     await ensureRecipient();
     const agent = await startAgent();
     try {
-      const r = await result;
-      assert.equal(r.status, 'SUCCEEDED', `failure ${r.failureCode}`);
-      assert.ok(r.preimage, 'sender has the preimage');
-      assert.equal(createHash('sha256').update(r.preimage).digest('hex'), inv.r_hash);
-      assert.equal(await invoiceState(inv.r_hash), 'SETTLED');
-      await waitLog('released', (l) => l.message === 'hold released', m);
+      await assertSettled(net, await result, inv.r_hash);
+      await waitLog('released', said('hold released'), m);
     } finally {
       await agent.stop();
     }
     await assertNoClosures();
   });
 
-  scenario(
+  run.scenario(
     'budget 144, recipient asleep past it: failed back at L at the budget, no channel closes',
     async () => {
       await ensureRecipient();
@@ -395,17 +343,15 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
       const result = payAsync(inv, 11_000, BUDGET, LONG_FINAL_CLTV);
       const holding = await heldWithBudget(inv.r_hash, m, BUDGET);
       const failAt = Number(holding.failAt);
-      await sleepBlocks(inv.r_hash, failAt - 1 - (await net.height()));
+      await sleepHeld(inv.r_hash, failAt - 1 - (await net.height()));
       assert.equal(
-        count((l) => l.message === 'hold deadline reached; failing', m),
+        count(said('hold deadline reached; failing'), m),
         0,
         'still held one block before the budget',
       );
       await net.mine(1);
-      const r = await result;
-      assert.equal(r.status, 'FAILED');
-      assert.equal(r.failureCode, 'TEMPORARY_NODE_FAILURE');
-      const line = await waitLog('deadline', (l) => l.message === 'hold deadline reached; failing', m);
+      assertFailed(await result, 'TEMPORARY_NODE_FAILURE');
+      const line = await waitLog('deadline', said('hold deadline reached; failing'), m);
       assert.equal(Number(line.height), failAt);
       assert.deepEqual(await lspHtlcs(inv.r_hash), []);
       await ensureRecipient();
@@ -414,30 +360,22 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
     },
   );
 
-  scenario(
+  run.scenario(
     'trampoline: L holds an HTLC addressed to its virtual channel, pays the invoice with xpay on release, settles',
     async () => {
       await ensureRecipient();
       const inv = await addInvoice(10_000);
       const agent = await startAgent();
       try {
-        const chan = (await net.channels('sender')).find((c) => c.remote_pubkey === hexOf(pk.lsp!))!;
         const m = mark();
-        const r = await sendTrampolinePayment(sender, {
-          paymentHash: fromHex(inv.r_hash),
-          amountMsat: 10_000_000n + 100_000n,
-          firstChanId: (chan as { scid?: string }).scid ?? chan.chan_id,
+        const r = await payTrampolineInvoice(net, sender, {
           lsp: pk.lsp!,
-          virtualChanId: ((1n << 40n) | (1n << 16n) | 1n).toString(),
-          cltvBudget: 400,
-          currentHeight: await net.height(),
-          trampolineRequest: encodeTrampolineRequest({ kind: 'invoice', invoice: inv.payment_request }),
-          asyncHold: { messagePaths: [messagePath()] },
+          inv,
+          amountMsat: 10_000_000n + 100_000n,
+          messagePath: messagePath(),
         });
-        assert.equal(r.status, 'SUCCEEDED', `failure ${r.failureCode}`);
-        assert.equal(createHash('sha256').update(r.preimage!).digest('hex'), inv.r_hash);
-        assert.equal(await invoiceState(inv.r_hash), 'SETTLED');
-        await waitLog('settled by xpay', (l) => l.message === 'trampoline payment succeeded; settling', m);
+        await assertSettled(net, r, inv.r_hash);
+        await waitLog('settled by xpay', said('trampoline payment succeeded; settling'), m);
         const pays = await net.lsp.rpc<{ pays: { status: string }[] }>('listpays', {
           payment_hash: inv.r_hash,
         });
@@ -451,7 +389,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
     },
   );
 
-  scenario(
+  run.scenario(
     'the plugin SIGKILLed mid-hold (important-plugin): lightningd stops, the HTLC is never forwarded, after restart it is held again',
     async () => {
       await ensureRecipient();
@@ -459,7 +397,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
       const watch = new ForwardWatch(clientsFor(net.node('rlsp')));
       const m = mark();
       const result = payAsync(inv, 9_000);
-      const holding = await waitLog('holding htlc', (l) => l.message === 'holding htlc', m);
+      const holding = await waitLog('holding htlc', said('holding htlc'), m);
       await assertHeldAtLsp(inv.r_hash);
       process.kill(pluginPid(net.lsp.pid!, 'cln.js'), 'SIGKILL');
       // lightningd hands the pending HTLC down the chain (to the guard, which refuses it) and stops.
@@ -475,11 +413,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
         state: 'held',
       });
       assert.ok(list.holds.some((h) => h.hold_id === holding.holdId));
-      assert.equal(
-        count((l) => l.message === 'holding htlc', m2),
-        0,
-        'the replay is the same hold',
-      );
+      assert.equal(count(said('holding htlc'), m2), 0, 'the replay is the same hold');
       await net.lsp.rpc('async-trampoline-fail', { key: String(holding.holdId) });
       const r = await result;
       assert.equal(r.status, 'FAILED');
@@ -493,7 +427,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
     },
   );
 
-  scenario(
+  run.scenario(
     'the plugin SIGKILLed mid-hold while lightningd runs on (plain plugin): the guard fails the HTLC back, never forwarded; at restart the vanished hold is closed as failed',
     async () => {
       await net.lsp.stop();
@@ -504,12 +438,10 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
       const watch = new ForwardWatch(clientsFor(net.node('rlsp')));
       const m = mark();
       const result = payAsync(inv, 8_000);
-      const holding = await waitLog('holding htlc', (l) => l.message === 'holding htlc', m);
+      const holding = await waitLog('holding htlc', said('holding htlc'), m);
       await assertHeldAtLsp(inv.r_hash);
       process.kill(pluginPid(net.lsp.pid!, 'cln.js'), 'SIGKILL');
-      const r = await result;
-      assert.equal(r.status, 'FAILED');
-      assert.equal(r.failureCode, 'TEMPORARY_NODE_FAILURE');
+      assertFailed(await result, 'TEMPORARY_NODE_FAILURE');
       assert.ok(net.lsp.isRunning, 'lightningd runs on without a plain plugin');
       assert.match(net.lsp.logText(), /async-trampoline-guard: failed HTLC/);
       watch.stop();
@@ -538,15 +470,12 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
       const h = list.holds.find((x) => x.hold_id === holding.holdId);
       assert.equal(h?.state, 'failed');
       assert.equal(h?.fail_reason, 'host_failed');
-      assert.equal(
-        count((l) => l.message === 'holding htlc', m2),
-        0,
-      );
+      assert.equal(count(said('holding htlc'), m2), 0);
       await assertNoClosures();
     },
   );
 
-  scenario('a bad option value stops lightningd, with the reason in its log', async () => {
+  run.scenario('a bad option value stops lightningd, with the reason in its log', async () => {
     await net.lsp.stop();
     const keep = net.lsp.extraArgs;
     net.lsp.extraArgs = [...keep, '--async-trampoline-log-level=loud'];

@@ -1,74 +1,56 @@
 // Real-node scenarios for the LND sidecar (scripts/regtest network S -> L -> RL -> R, L runs the
 // sidecar with --requireinterceptor). One network per LND version; the scenarios run in order and
 // share it. Versions: ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated), default both pinned tags.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { RegtestNetwork, type LndVersion } from '../../scripts/regtest/network.js';
-import { waitFor } from '../../scripts/regtest/wait.js';
-import { LndRecipientAgent } from '../../plugin/recipient/lnd-agent.js';
+import { randomBytes } from 'node:crypto';
+import type { RegtestNetwork } from '../../scripts/regtest/network.js';
+import { recipientAgent } from '../../scripts/regtest/recipient.js';
+import type { LndRecipientAgent } from '../../plugin/recipient/lnd-agent.js';
 import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
-import {
-  sendAsyncPayment,
-  sendTrampolinePayment,
-  type AsyncPaymentResult,
-} from '../../plugin/sender/lnd-sender.js';
-import { encodeTrampolineRequest } from '../../plugin/protocol/trampoline-request.js';
+import { sendAsyncPayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
 import { buildReleasePath } from '../../plugin/protocol/onion-message.js';
 import { decodeBlindedPath } from '../../plugin/protocol/blinded-path.js';
 import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import {
   Sidecar,
   addInvoice,
-  assertNoClosures,
-  clientsFor,
   htlcsFor,
   invoiceState,
   sidecarRefusal,
-  testLog,
   type Invoice,
-  type LogLine,
 } from '../../scripts/regtest/lsp.js';
+import { LspNetwork } from './support/network.js';
+import { FailureFlag, fromHex, hex, lndVersions, relaysOnionMessages } from './support/scenario.js';
+import {
+  assertChannelsOpen,
+  assertFailed,
+  assertSettled,
+  assertStillHeldAtLsp,
+  payPlainInvoice,
+  payTrampolineInvoice,
+  said,
+  waitHeldAtLsp,
+} from './support/holds.js';
 
-const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
-  .split(/\s+/)
-  .filter(Boolean) as LndVersion[];
-
-const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
-const isHolding = (l: LogLine): boolean => l.message === 'holding htlc';
+const versions = lndVersions();
+const isHolding = said('holding htlc');
 
 for (const version of versions) {
   describe(`LND ${version}: async HTLCs held at the LSP`, { timeout: 30 * 60_000 }, () => {
     let net: RegtestNetwork;
     let sidecar: Sidecar;
     let sender: LndClients;
-    let failed = false;
-    const native = version.startsWith('v0.21.');
-    const pk: Record<string, Uint8Array> = {};
+    const run = new FailureFlag();
+    const native = relaysOnionMessages(version);
+    const rig = new LspNetwork(version, { knowRecipient: true });
+    const pk = rig.pk;
 
     before(async () => {
-      net = await RegtestNetwork.start({ lndVersion: version });
-      for (const n of ['sender', 'lsp', 'rlsp', 'recipient'] as const)
-        pk[n] = fromHex(await net.node(n).pubkey());
-      // BuildRoute needs the recipient's features (payment secret) from S's graph.
-      await waitFor('sender knows the recipient node announcement', async () => {
-        const n = await net.lncli<{ node?: { features?: Record<string, unknown> } }>(
-          'sender',
-          'getnodeinfo',
-          `--pub_key=${Buffer.from(pk.recipient!).toString('hex')}`,
-        );
-        return n.node?.features !== undefined && ('14' in n.node.features || '15' in n.node.features);
-      });
-      sidecar = new Sidecar(net);
-      await sidecar.start();
-      sender = clientsFor(await net.nodeInfo('sender'));
+      ({ net, sidecar, sender } = await rig.start());
     });
 
-    after(async () => {
-      sender?.close();
-      await sidecar?.kill('SIGTERM');
-      await net?.teardown({ keepLogs: failed });
-    });
+    after(() => rig.stop(run.failed));
 
     // LND 0.20 relays no onion messages: there the recipient is its own intro node, reached over a
     // direct peer connection from L; on 0.21 the path goes through the recipient's LSP.
@@ -77,15 +59,7 @@ for (const version of versions) {
 
     async function startAgent(): Promise<LndRecipientAgent> {
       if (!native) await net.connectPeers('lsp', 'recipient');
-      const agent = new LndRecipientAgent({
-        lnd: {
-          rpc: net.node('recipient').grpcHost,
-          tlsCertPath: net.node('recipient').tlsCertPath,
-          macaroonPath: net.node('recipient').adminMacaroonPath,
-        },
-        log: testLog.child({ agent: 'recipient' }),
-        via: native ? [pk.rlsp!] : [],
-      });
+      const agent = recipientAgent(net.node('recipient'), 'recipient', native ? [pk.rlsp!] : []);
       await agent.start();
       return agent;
     }
@@ -105,57 +79,31 @@ for (const version of versions) {
       return { inv, result };
     }
 
-    async function waitHeldAtLsp(rHash: string): Promise<void> {
-      await waitFor(`htlc ${rHash} held at L`, async () => {
-        const at = await htlcsFor(net, 'lsp', rHash);
-        return at.length === 1 && at[0]!.incoming && at[0]!.peer === Buffer.from(pk.sender!).toString('hex');
-      });
-    }
+    const waitHeld = (rHash: string): Promise<void> => waitHeldAtLsp(net, rHash, { from: pk.sender! });
+    const assertStillHeld = (rHash: string): Promise<void> => assertStillHeldAtLsp(net, rHash, pk.sender!);
 
-    async function assertStillHeld(rHash: string): Promise<void> {
-      const at = await htlcsFor(net, 'lsp', rHash);
-      assert.deepEqual(
-        at.map((h) => [h.peer, h.incoming]),
-        [[Buffer.from(pk.sender!).toString('hex'), true]],
-        'exactly one HTLC at L, incoming from S, none forwarded',
-      );
-    }
-
-    test('a plain payment through the LSP is forwarded at once', async () => {
-      try {
-        const mark0 = sidecar.lines.length;
-        const inv = await addInvoice(net, 'recipient', 1000);
-        const r = await net.lncli<{ status: string }>(
-          'sender',
-          'payinvoice',
-          '--force',
-          '--json',
-          inv.payment_request,
-        );
-        assert.equal(r.status, 'SUCCEEDED');
-        assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'SETTLED');
-        assert.equal(sidecar.count(isHolding, mark0), 0, 'no hold for a plain payment');
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
+    run.scenario('a plain payment through the LSP is forwarded at once', async () => {
+      const mark0 = sidecar.lines.length;
+      await payPlainInvoice(net, 1000);
+      assert.equal(sidecar.count(isHolding, mark0), 0, 'no hold for a plain payment');
     });
 
-    test('recipient offline: held, notified with retries, survives sidecar SIGKILL and an LSP restart, forged release ignored, released when the recipient returns', async () => {
-      try {
+    run.scenario(
+      'recipient offline: held, notified with retries, survives sidecar SIGKILL and an LSP restart, forged release ignored, released when the recipient returns',
+      async () => {
         const inv = await addInvoice(net, 'recipient', 20_000);
         await net.stopNode('recipient');
         const mark = sidecar.lines.length;
         const { result } = await payAsync(inv, 20_000);
-        const holding = await sidecar.waitLog('holding htlc', (l) => l.message === 'holding htlc', mark);
-        await waitHeldAtLsp(inv.r_hash);
+        const holding = await sidecar.waitLog('holding htlc', isHolding, mark);
+        await waitHeld(inv.r_hash);
         // The incoming peer is named, so per-peer caps count per node, not per channel.
         const seen = await sidecar.waitLog(
           'intercepted',
           (l) => l.message === 'intercepted htlc' && l.key === holding.key,
           mark,
         );
-        assert.equal(seen.incomingPeer, Buffer.from(pk.sender!).toString('hex'));
+        assert.equal(seen.incomingPeer, hex(pk.sender!));
         // held_htlc_available is retried while the recipient is away.
         await sidecar.waitLog(
           'third notice',
@@ -169,14 +117,7 @@ for (const version of versions) {
         );
 
         // A forged release: the real hold id, a wrong HMAC half, sent by S over a path to L.
-        const forger = new LndRecipientAgent({
-          lnd: {
-            rpc: net.node('sender').grpcHost,
-            tlsCertPath: net.node('sender').tlsCertPath,
-            macaroonPath: net.node('sender').adminMacaroonPath,
-          },
-          log: testLog.child({ agent: 'forger' }),
-        });
+        const forger = recipientAgent(net.node('sender'), 'forger');
         await forger.start();
         const holdId = Buffer.from(String(holding.holdId), 'hex');
         const forgedId = new Uint8Array(Buffer.concat([holdId, randomBytes(32 - holdId.length)]));
@@ -197,7 +138,7 @@ for (const version of versions) {
         await net.stopNode('lsp');
         await net.startNode('lsp');
         await net.waitChannelActive('sender', 'lsp');
-        await sidecar.waitLog('interceptor reconnected', (l) => l.message === 'interceptor connected', m2);
+        await sidecar.waitLog('interceptor reconnected', said('interceptor connected'), m2);
         await assertStillHeld(inv.r_hash);
 
         // The recipient comes back online: its agent answers the next notice, L forwards, R settles.
@@ -205,31 +146,25 @@ for (const version of versions) {
         await net.waitChannelActive('rlsp', 'recipient');
         const agent = await startAgent();
         try {
-          const r = await result;
-          assert.equal(r.status, 'SUCCEEDED');
-          assert.ok(r.preimage);
-          assert.equal(createHash('sha256').update(r.preimage).digest('hex'), inv.r_hash);
-          assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'SETTLED');
-          assert.ok(sidecar.count((l) => l.message === 'hold released', m2) >= 1);
+          await assertSettled(net, await result, inv.r_hash);
+          assert.ok(sidecar.count(said('hold released'), m2) >= 1);
         } finally {
           await agent.stop();
         }
-        assert.deepEqual(await assertNoClosures(net), []);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    });
+        await assertChannelsOpen(net);
+      },
+    );
 
-    test('no release: failed back at the deadline, before LND auto-fails it, no channel closes', async () => {
-      try {
+    run.scenario(
+      'no release: failed back at the deadline, before LND auto-fails it, no channel closes',
+      async () => {
         if (!net.node('recipient').isRunning) await net.startNode('recipient');
         const inv = await addInvoice(net, 'recipient', 15_000);
         const mark = sidecar.lines.length;
         // More than the engine's min-hold-blocks (6), far less than the HTLC's timelocks.
         const { result } = await payAsync(inv, 15_000, 10);
-        const holding = await sidecar.waitLog('holding htlc', (l) => l.message === 'holding htlc', mark);
-        await waitHeldAtLsp(inv.r_hash);
+        const holding = await sidecar.waitLog('holding htlc', isHolding, mark);
+        await waitHeld(inv.r_hash);
         const failAt = Number(holding.failAt);
         const start = await net.height();
         assert.ok(failAt <= start + 10, `deadline ${failAt} honours max_hold_blocks (height ${start})`);
@@ -241,77 +176,47 @@ for (const version of versions) {
         const autoFail = Number(seen.autoFailHeight ?? Infinity);
         assert.ok(failAt < autoFail, `deadline ${failAt} before LND's auto-fail ${autoFail}`);
         await net.mine(failAt - start);
-        const r = await result;
-        assert.equal(r.status, 'FAILED');
-        assert.equal(r.failureCode, 'TEMPORARY_CHANNEL_FAILURE');
+        assertFailed(await result, 'TEMPORARY_CHANNEL_FAILURE');
         assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'OPEN');
-        const failLine = await sidecar.waitLog(
-          'deadline line',
-          (l) => l.message === 'hold deadline reached; failing',
-          mark,
-        );
+        const failLine = await sidecar.waitLog('deadline line', said('hold deadline reached; failing'), mark);
         assert.ok(failLine);
         assert.deepEqual(await htlcsFor(net, 'lsp', inv.r_hash), []);
-        assert.deepEqual(await assertNoClosures(net), []);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    });
+        await assertChannelsOpen(net);
+      },
+    );
 
-    test('trampoline: L holds an HTLC addressed to its virtual channel, pays the invoice itself on release and settles', async () => {
-      try {
+    run.scenario(
+      'trampoline: L holds an HTLC addressed to its virtual channel, pays the invoice itself on release and settles',
+      async () => {
         if (!net.node('recipient').isRunning) await net.startNode('recipient');
         const inv = await addInvoice(net, 'recipient', 10_000);
         const agent = await startAgent();
         try {
-          const chan = (await net.channels('sender')).find(
-            (c) => c.remote_pubkey === Buffer.from(pk.lsp!).toString('hex'),
-          )!;
           const mark = sidecar.lines.length;
-          const r = await sendTrampolinePayment(sender, {
-            paymentHash: fromHex(inv.r_hash),
+          const r = await payTrampolineInvoice(net, sender, {
+            lsp: pk.lsp!,
+            inv,
             // invoice + room for RL's fee + L's trampoline fee (1000 msat + 0.1%)
             amountMsat: 10_000_000n + 100_000n,
-            // lncli 0.21 prints the 32-byte channel id as chan_id and the short one as scid.
-            firstChanId: (chan as { scid?: string }).scid ?? chan.chan_id,
-            lsp: pk.lsp!,
-            virtualChanId: ((1n << 40n) | (1n << 16n) | 1n).toString(),
-            cltvBudget: 400,
-            currentHeight: await net.height(),
-            trampolineRequest: encodeTrampolineRequest({ kind: 'invoice', invoice: inv.payment_request }),
-            asyncHold: { messagePaths: [messagePath(new Uint8Array(randomBytes(32)))] },
+            messagePath: messagePath(new Uint8Array(randomBytes(32))),
           });
-          assert.equal(r.status, 'SUCCEEDED', `failure ${r.failureCode}`);
-          assert.equal(createHash('sha256').update(r.preimage!).digest('hex'), inv.r_hash);
-          assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'SETTLED');
-          await sidecar.waitLog(
-            'settled by payment',
-            (l) => l.message === 'trampoline payment succeeded; settling',
-            mark,
-          );
+          await assertSettled(net, r, inv.r_hash);
+          await sidecar.waitLog('settled by payment', said('trampoline payment succeeded; settling'), mark);
         } finally {
           await agent.stop();
         }
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
+      },
+    );
+
+    run.scenario('SIGTERM stops the sidecar cleanly', async () => {
+      const code = await sidecar.kill('SIGTERM');
+      assert.equal(code, 0);
+      assert.ok(sidecar.count(said('hold engine stopped')) >= 1);
     });
 
-    test('SIGTERM stops the sidecar cleanly', async () => {
-      try {
-        const code = await sidecar.kill('SIGTERM');
-        assert.equal(code, 0);
-        assert.ok(sidecar.count((l) => l.message === 'hold engine stopped') >= 1);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    });
-
-    test('refuses to start without --requireinterceptor or with a macaroon lacking permissions, one line per problem', async () => {
-      try {
+    run.scenario(
+      'refuses to start without --requireinterceptor or with a macaroon lacking permissions, one line per problem',
+      async () => {
         const macaroon = `${net.runDir}/readonly.macaroon`;
         await net
           .node('lsp')
@@ -325,10 +230,7 @@ for (const version of versions) {
         assert.match(r.stderr, /\[macaroon_permission\].*HtlcInterceptor \(needs offchain:write\)/);
         assert.match(r.stderr, /\[macaroon_permission\].*DeriveSharedKey \(needs signer:generate\)/);
         assert.doesNotMatch(r.stderr, /GetInfo/, 'permissions the macaroon has are not reported');
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    });
+      },
+    );
   });
 }

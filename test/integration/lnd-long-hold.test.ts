@@ -3,12 +3,11 @@
 // that ends in a settle has had time pass: the route must carry the hold (the sender's budget), and
 // the hops after L must still forward after their policy changed. One network per LND version; the
 // scenarios run in order and share it. Versions: ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated).
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { RegtestNetwork, type LndVersion } from '../../scripts/regtest/network.js';
-import { waitFor } from '../../scripts/regtest/wait.js';
-import { LndRecipientAgent } from '../../plugin/recipient/lnd-agent.js';
+import { randomBytes } from 'node:crypto';
+import type { RegtestNetwork } from '../../scripts/regtest/network.js';
+import { recipientAgent } from '../../scripts/regtest/recipient.js';
 import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
 import { payAsync, type PayAsyncArgs } from '../../plugin/sender/pay.js';
 import { sendKeysendAsync, sendMppAsync } from '../../plugin/sender/keysend-mpp.js';
@@ -19,22 +18,26 @@ import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import {
   Sidecar,
   addInvoice,
-  assertNoClosures,
-  clientsFor,
   htlcsFor,
   invoiceState,
-  testLog,
   type Invoice,
   type LogLine,
 } from '../../scripts/regtest/lsp.js';
+import { LspNetwork } from './support/network.js';
+import { FailureFlag, fromHex, hex, lndVersions, relaysOnionMessages } from './support/scenario.js';
+import {
+  assertChannelsOpen,
+  assertDeadlineIsBudget,
+  assertFailed,
+  assertSettled,
+  assertStillHeldAtLsp,
+  said,
+  sha256hex,
+  sleepBlocks,
+  waitHeldAtLsp,
+} from './support/holds.js';
 
-const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
-  .split(/\s+/)
-  .filter(Boolean) as LndVersion[];
-
-const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const versions = lndVersions();
 
 /** LND's default channel policy, which every channel in the regtest network starts with. */
 const DEFAULT_POLICY = { base: 1000, ppm: 1, delta: 80 };
@@ -44,24 +47,16 @@ for (const version of versions) {
     let net: RegtestNetwork;
     let sidecar: Sidecar;
     let sender: LndClients;
-    let failed = false;
-    const native = version.startsWith('v0.21.');
-    const pk: Record<string, Uint8Array> = {};
+    const run = new FailureFlag();
+    const native = relaysOnionMessages(version);
+    const rig = new LspNetwork(version);
+    const pk = rig.pk;
 
     before(async () => {
-      net = await RegtestNetwork.start({ lndVersion: version });
-      for (const n of ['sender', 'lsp', 'rlsp', 'recipient'] as const)
-        pk[n] = fromHex(await net.node(n).pubkey());
-      sidecar = new Sidecar(net);
-      await sidecar.start();
-      sender = clientsFor(await net.nodeInfo('sender'));
+      ({ net, sidecar, sender } = await rig.start());
     });
 
-    after(async () => {
-      sender?.close();
-      await sidecar?.kill('SIGTERM');
-      await net?.teardown({ keepLogs: failed });
-    });
+    after(() => rig.stop(run.failed));
 
     // LND 0.20 relays no onion messages: there the recipient is its own intro node, reached over a
     // direct peer connection from L; on 0.21 the path goes through the recipient's LSP.
@@ -72,24 +67,26 @@ for (const version of versions) {
         pathId: new Uint8Array(randomBytes(32)),
       });
 
-    /** The recipient returns: its node starts, and our agent answers the next held_htlc_available. */
-    async function wakeRecipient(): Promise<LndRecipientAgent> {
+    /**
+     * The recipient returns: its node starts, and our agent answers the next held_htlc_available
+     * while `fn` waits for the outcome. Then the agent stops, RL's policy is reset when `fn` changed
+     * it, and no channel anywhere has closed.
+     */
+    async function whileAwake(fn: () => Promise<void>, resetPolicy = false): Promise<void> {
       await net.startNode('recipient');
       // A waking wallet dials its LSP itself: RL's reconnect backoff grows with every restart.
       await net.connectPeers('recipient', 'rlsp');
       await net.waitChannelActive('rlsp', 'recipient');
       if (!native) await net.connectPeers('lsp', 'recipient');
-      const agent = new LndRecipientAgent({
-        lnd: {
-          rpc: net.node('recipient').grpcHost,
-          tlsCertPath: net.node('recipient').tlsCertPath,
-          macaroonPath: net.node('recipient').adminMacaroonPath,
-        },
-        log: testLog.child({ agent: 'recipient' }),
-        via: native ? [pk.rlsp!] : [],
-      });
+      const agent = recipientAgent(net.node('recipient'), 'recipient', native ? [pk.rlsp!] : []);
       await agent.start();
-      return agent;
+      try {
+        await fn();
+      } finally {
+        await agent.stop();
+        if (resetPolicy) await setRlspPolicy(DEFAULT_POLICY);
+      }
+      await assertChannelsOpen(net);
     }
 
     /** The recipient makes an invoice and goes to sleep. */
@@ -119,46 +116,15 @@ for (const version of versions) {
       holdBlocks: number,
       parts = 1,
     ): Promise<LogLine> {
-      const holding = await sidecar.waitLog('holding htlc', (l) => l.message === 'holding htlc', mark);
-      await waitFor(`${parts} htlc(s) ${rHash} held at L`, async () => {
-        const at = await htlcsFor(net, 'lsp', rHash);
-        return at.length === parts && at.every((h) => h.incoming && h.peer === hex(pk.sender!));
-      });
-      const start = Number(holding.failAt) - holdBlocks;
-      const h = await net.height();
-      assert.ok(
-        start >= h - 1 && start <= h,
-        `deadline ${String(holding.failAt)} is the hold start + ${holdBlocks}`,
-      );
+      const holding = await sidecar.waitLog('holding htlc', said('holding htlc'), mark);
+      await waitHeldAtLsp(net, rHash, { from: pk.sender!, parts });
+      await assertDeadlineIsBudget(net, holding.failAt, holdBlocks);
       return holding;
     }
 
-    async function assertStillHeld(rHash: string, parts = 1): Promise<void> {
-      const at = await htlcsFor(net, 'lsp', rHash);
-      assert.deepEqual(
-        at.map((h) => [h.peer, h.incoming]),
-        Array.from({ length: parts }, () => [hex(pk.sender!), true]),
-        'held at L: incoming from S, nothing forwarded',
-      );
-    }
-
     /** Mines `n` blocks in steps while the recipient sleeps, checking the HTLC stays held. */
-    async function sleepBlocks(rHash: string, n: number, parts = 1): Promise<void> {
-      for (let left = n; left > 0;) {
-        const step = Math.min(25, left);
-        await net.mine(step);
-        left -= step;
-        await assertStillHeld(rHash, parts);
-      }
-    }
-
-    async function settled(result: Promise<AsyncPaymentResult>, rHash: string): Promise<void> {
-      const r = await result;
-      assert.equal(r.status, 'SUCCEEDED', `failure ${r.failureCode}`);
-      assert.ok(r.preimage, 'sender has the preimage');
-      assert.equal(sha256hex(r.preimage), rHash);
-      assert.equal(await invoiceState(net, 'recipient', rHash), 'SETTLED');
-    }
+    const sleepHeld = (rHash: string, n: number, parts = 1): Promise<void> =>
+      sleepBlocks(net, n, () => assertStillHeldAtLsp(net, rHash, pk.sender!, parts));
 
     async function setRlspPolicy(p: { base: number; ppm: number; delta: number }): Promise<void> {
       const chan = (await net.channels('rlsp')).find((c) => c.remote_pubkey === hex(pk.recipient!))!;
@@ -172,20 +138,9 @@ for (const version of versions) {
       );
     }
 
-    function guard(fn: () => Promise<void>): () => Promise<void> {
-      return async () => {
-        try {
-          await fn();
-        } catch (e) {
-          failed = true;
-          throw e;
-        }
-      };
-    }
-
-    test(
+    run.scenario(
       'source-routed, budget 144: recipient asleep 100 blocks, held, released on return, settled',
-      guard(async () => {
+      async () => {
         const inv = await invoiceThenSleep(20_000);
         const mark = sidecar.lines.length;
         const { plan, result } = await pay(inv, { routing: 'source', holdBlocks: 144 });
@@ -197,21 +152,17 @@ for (const version of versions) {
         );
         assert.ok(plan.headroomMsat > 0n && plan.totalFeesMsat > plan.headroomMsat);
         await heldWithBudget(inv.r_hash, mark, 144);
-        await sleepBlocks(inv.r_hash, 100);
-        const agent = await wakeRecipient();
-        try {
-          await settled(result, inv.r_hash);
-          assert.ok(sidecar.count((l) => l.message === 'hold released', mark) >= 1);
-        } finally {
-          await agent.stop();
-        }
-        assert.deepEqual(await assertNoClosures(net), []);
-      }),
+        await sleepHeld(inv.r_hash, 100);
+        await whileAwake(async () => {
+          await assertSettled(net, await result, inv.r_hash);
+          assert.ok(sidecar.count(said('hold released'), mark) >= 1);
+        });
+      },
     );
 
-    test(
+    run.scenario(
       "control, the issue's failure: a route that carries no hold (the invoice's minimum alone) is refused by the recipient after 40 blocks",
-      guard(async () => {
+      async () => {
         const inv = await invoiceThenSleep(12_000);
         const mark = sidecar.lines.length;
         const paths = [messagePath()];
@@ -232,153 +183,121 @@ for (const version of versions) {
         );
         const result = sendToRoute(sender, fromHex(inv.r_hash), built.route, built.firstHopRecords, 3600_000);
         result.catch(() => {});
-        await sidecar.waitLog('holding htlc', (l) => l.message === 'holding htlc', mark);
-        await sleepBlocks(inv.r_hash, 40);
-        const agent = await wakeRecipient();
-        try {
-          const r = await result;
-          assert.equal(r.status, 'FAILED');
-          assert.equal(r.failureCode, 'INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS');
+        await sidecar.waitLog('holding htlc', said('holding htlc'), mark);
+        await sleepHeld(inv.r_hash, 40);
+        await whileAwake(async () => {
+          assertFailed(await result, 'INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS');
           assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'OPEN');
-        } finally {
-          await agent.stop();
-        }
-        assert.deepEqual(await assertNoClosures(net), []);
-      }),
+        });
+      },
     );
 
-    test(
+    run.scenario(
       'asleep past the budget: failed back at the LSP at the budget, the invoice stays open, no channel closes',
-      guard(async () => {
+      async () => {
         const inv = await invoiceThenSleep(15_000);
         const mark = sidecar.lines.length;
         const { result } = await pay(inv, { routing: 'source', holdBlocks: 144 });
         const holding = await heldWithBudget(inv.r_hash, mark, 144);
         const failAt = Number(holding.failAt);
-        await sleepBlocks(inv.r_hash, failAt - 1 - (await net.height()));
-        assert.equal(
-          sidecar.count((l) => l.message === 'hold deadline reached; failing', mark),
-          0,
-        );
+        await sleepHeld(inv.r_hash, failAt - 1 - (await net.height()));
+        assert.equal(sidecar.count(said('hold deadline reached; failing'), mark), 0);
         await net.mine(1);
-        const r = await result;
-        assert.equal(r.status, 'FAILED');
-        assert.equal(r.failureCode, 'TEMPORARY_CHANNEL_FAILURE');
-        const line = await sidecar.waitLog(
-          'deadline',
-          (l) => l.message === 'hold deadline reached; failing',
-          mark,
-        );
+        assertFailed(await result, 'TEMPORARY_CHANNEL_FAILURE');
+        const line = await sidecar.waitLog('deadline', said('hold deadline reached; failing'), mark);
         assert.equal(Number(line.height), failAt);
         assert.deepEqual(await htlcsFor(net, 'lsp', inv.r_hash), []);
         await net.startNode('recipient');
         assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'OPEN');
-        assert.deepEqual(await assertNoClosures(net), []);
-      }),
+        await assertChannelsOpen(net);
+      },
     );
 
-    test(
+    run.scenario(
       'trampoline (the default), budget 144: recipient asleep 100 blocks, then settled',
-      guard(async () => {
+      async () => {
         const inv = await invoiceThenSleep(10_000);
         const mark = sidecar.lines.length;
         const { plan, result } = await pay(inv, { holdBlocks: 144 });
         assert.equal(plan.routing, 'trampoline');
         assert.equal(plan.routeCltvBlocks, 144 + 288 + 12 + 6);
         await heldWithBudget(inv.r_hash, mark, 144);
-        await sleepBlocks(inv.r_hash, 100);
-        const agent = await wakeRecipient();
-        try {
-          await settled(result, inv.r_hash);
-          await sidecar.waitLog(
-            'settled',
-            (l) => l.message === 'trampoline payment succeeded; settling',
-            mark,
-          );
-        } finally {
-          await agent.stop();
-        }
-        assert.deepEqual(await assertNoClosures(net), []);
-      }),
+        await sleepHeld(inv.r_hash, 100);
+        await whileAwake(async () => {
+          await assertSettled(net, await result, inv.r_hash);
+          await sidecar.waitLog('settled', said('trampoline payment succeeded; settling'), mark);
+        });
+      },
     );
 
-    test(
-      "source-routed: the recipient's LSP raises its fee and delta during the hold, within the headroom: settled",
-      guard(async () => {
-        const inv = await invoiceThenSleep(20_000);
-        const mark = sidecar.lines.length;
-        const { plan, result } = await pay(inv, { routing: 'source', holdBlocks: 144 });
+    // RL changes its policy toward R while the HTLC is held: what the hold carried decides.
+    const policyChanges: {
+      name: string;
+      routing?: 'source';
+      sat: number;
+      plan: (p: Awaited<ReturnType<typeof pay>>['plan']) => void;
+      /** Blocks asleep before the change, and after it. */
+      blocks: [number, number];
+      policy: { base: number; ppm: number; delta: number };
+      outcome: (r: AsyncPaymentResult, inv: Invoice, mark: number) => Promise<void>;
+    }[] = [
+      {
+        name: "source-routed: the recipient's LSP raises its fee and delta during the hold, within the headroom: settled",
+        routing: 'source',
+        sat: 20_000,
         // Default headroom for RL: +1000 msat base, +500 ppm, +12 blocks.
-        assert.equal(plan.headroomMsat > 10_000n, true);
-        await heldWithBudget(inv.r_hash, mark, 144);
-        await sleepBlocks(inv.r_hash, 20);
+        plan: (p) => assert.equal(p.headroomMsat > 10_000n, true),
+        blocks: [20, 20],
         // Needs 1500 + 20M * 400 / 1e6 = 9500 msat and 88 blocks; the HTLC carries 1020 + 11 000 and 92.
-        await setRlspPolicy({ base: 1500, ppm: 400, delta: 88 });
-        await sleepBlocks(inv.r_hash, 20);
-        const agent = await wakeRecipient();
-        try {
-          await settled(result, inv.r_hash);
-        } finally {
-          await agent.stop();
-          await setRlspPolicy(DEFAULT_POLICY);
-        }
-        assert.deepEqual(await assertNoClosures(net), []);
-      }),
-    );
-
-    test(
-      "source-routed, the raise beyond the headroom: the recipient's LSP refuses the forward (FEE_INSUFFICIENT), no channel closes",
-      guard(async () => {
-        const inv = await invoiceThenSleep(20_000);
-        const mark = sidecar.lines.length;
-        const { result } = await pay(inv, { routing: 'source', holdBlocks: 144 });
-        await heldWithBudget(inv.r_hash, mark, 144);
-        await sleepBlocks(inv.r_hash, 10);
-        await setRlspPolicy({ base: 1000, ppm: 2000, delta: 80 }); // 41 000 msat > 12 020 carried
-        const agent = await wakeRecipient();
-        try {
-          const r = await result;
-          assert.equal(r.status, 'FAILED');
-          assert.equal(r.failureCode, 'FEE_INSUFFICIENT');
+        policy: { base: 1500, ppm: 400, delta: 88 },
+        outcome: (r, inv) => assertSettled(net, r, inv.r_hash),
+      },
+      {
+        name: "source-routed, the raise beyond the headroom: the recipient's LSP refuses the forward (FEE_INSUFFICIENT), no channel closes",
+        routing: 'source',
+        sat: 20_000,
+        plan: () => {},
+        blocks: [10, 0],
+        policy: { base: 1000, ppm: 2000, delta: 80 }, // 41 000 msat > 12 020 carried
+        outcome: async (r, inv) => {
+          assertFailed(r, 'FEE_INSUFFICIENT');
           assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'OPEN');
-        } finally {
-          await agent.stop();
-          await setRlspPolicy(DEFAULT_POLICY);
-        }
-        assert.deepEqual(await assertNoClosures(net), []);
-      }),
-    );
-
-    test(
-      "trampoline, the raise beyond the onward fee limit: L's payment cannot afford it and the HTLC fails back cleanly",
-      guard(async () => {
-        const inv = await invoiceThenSleep(10_000);
-        const mark = sidecar.lines.length;
-        const { plan, result } = await pay(inv, { holdBlocks: 144 });
+        },
+      },
+      {
+        name: "trampoline, the raise beyond the onward fee limit: L's payment cannot afford it and the HTLC fails back cleanly",
+        sat: 10_000,
         // Onward limit: 1000 + 0.5% of 10M = 51 000 msat; RL now wants 1000 + 2% = 201 000.
-        assert.equal(plan.headroomMsat, 51_000n);
-        await heldWithBudget(inv.r_hash, mark, 144);
-        await sleepBlocks(inv.r_hash, 10);
-        await setRlspPolicy({ base: 1000, ppm: 20_000, delta: 80 });
-        const agent = await wakeRecipient();
-        try {
-          const r = await result;
-          assert.equal(r.status, 'FAILED');
-          assert.equal(r.failureCode, 'TEMPORARY_CHANNEL_FAILURE');
-          await sidecar.waitLog('payment failed', (l) => l.message === 'trampoline payment failed', mark);
+        plan: (p) => assert.equal(p.headroomMsat, 51_000n),
+        blocks: [10, 0],
+        policy: { base: 1000, ppm: 20_000, delta: 80 },
+        outcome: async (r, inv, mark) => {
+          assertFailed(r, 'TEMPORARY_CHANNEL_FAILURE');
+          await sidecar.waitLog('payment failed', said('trampoline payment failed'), mark);
           assert.deepEqual(await htlcsFor(net, 'lsp', inv.r_hash), []);
           assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'OPEN');
-        } finally {
-          await agent.stop();
-          await setRlspPolicy(DEFAULT_POLICY);
-        }
-        assert.deepEqual(await assertNoClosures(net), []);
-      }),
-    );
+        },
+      },
+    ];
+    for (const c of policyChanges)
+      run.scenario(c.name, async () => {
+        const inv = await invoiceThenSleep(c.sat);
+        const mark = sidecar.lines.length;
+        const { plan, result } = await pay(inv, {
+          ...(c.routing ? { routing: c.routing } : {}),
+          holdBlocks: 144,
+        });
+        c.plan(plan);
+        await heldWithBudget(inv.r_hash, mark, 144);
+        await sleepHeld(inv.r_hash, c.blocks[0]);
+        await setRlspPolicy(c.policy);
+        await sleepHeld(inv.r_hash, c.blocks[1]);
+        await whileAwake(async () => c.outcome(await result, inv, mark), true);
+      });
 
-    test(
+    run.scenario(
       'keysend, budget 144: the sender picks the preimage, recipient (stock LND, --accept-keysend) asleep 40 blocks, settled',
-      guard(async () => {
+      async () => {
         if (net.node('recipient').isRunning) await net.stopNode('recipient');
         const mark = sidecar.lines.length;
         const preimage = new Uint8Array(randomBytes(32));
@@ -392,9 +311,8 @@ for (const version of versions) {
         });
         result.catch(() => {});
         await heldWithBudget(rHash, mark, 144);
-        await sleepBlocks(rHash, 40);
-        const agent = await wakeRecipient();
-        try {
+        await sleepHeld(rHash, 40);
+        await whileAwake(async () => {
           const r = await result;
           assert.equal(r.status, 'SUCCEEDED', `failure ${r.failureCode}`);
           assert.equal(r.plan.finalCltvDelta >= 40 + 144 + 6, true);
@@ -405,16 +323,13 @@ for (const version of versions) {
           const ks = invs.invoices.find((i) => i.r_hash === rHash);
           assert.equal(ks?.state, 'SETTLED');
           assert.equal(ks?.is_keysend, true);
-        } finally {
-          await agent.stop();
-        }
-        assert.deepEqual(await assertNoClosures(net), []);
-      }),
+        });
+      },
     );
 
-    test(
+    run.scenario(
       'MPP, 3 parts, budget 144: held together, recipient asleep 40 blocks, released together, settled',
-      guard(async () => {
+      async () => {
         const inv = await invoiceThenSleep(30_000);
         const mark = sidecar.lines.length;
         const result = sendMppAsync(sender, {
@@ -429,9 +344,8 @@ for (const version of versions) {
         });
         result.catch(() => {});
         await heldWithBudget(inv.r_hash, mark, 144, 3);
-        await sleepBlocks(inv.r_hash, 40, 3);
-        const agent = await wakeRecipient();
-        try {
+        await sleepHeld(inv.r_hash, 40, 3);
+        await whileAwake(async () => {
           const r = await result;
           assert.equal(r.status, 'SUCCEEDED', `failure ${r.failureCode}`);
           assert.equal(r.parts.length, 3);
@@ -445,11 +359,8 @@ for (const version of versions) {
           assert.equal(got.state, 'SETTLED');
           assert.equal(got.htlcs.length, 3);
           assert.equal(got.amt_paid_msat, '30000000');
-        } finally {
-          await agent.stop();
-        }
-        assert.deepEqual(await assertNoClosures(net), []);
-      }),
+        });
+      },
     );
   });
 }

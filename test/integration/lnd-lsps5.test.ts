@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { RegtestNetwork, type LndVersion } from '../../scripts/regtest/network.js';
+import { RegtestNetwork } from '../../scripts/regtest/network.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
 import {
   Sidecar,
@@ -24,12 +24,9 @@ import { signedMessage } from '../../plugin/lsps/lsps5/notification.js';
 import { Receiver, deadUrl, type WebhookCall } from '../lsps/sim-host.js';
 import { Lsps0Client } from './lsps0-client.js';
 import { harnessPath, ldk } from '../interop/ldk-harness.js';
+import { FailureFlag, fromHex, lndVersions, relaysOnionMessages } from './support/scenario.js';
 
-const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
-  .split(/\s+/)
-  .filter(Boolean) as LndVersion[];
-
-const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+const versions = lndVersions();
 
 for (const version of versions) {
   describe(`LND ${version}: LSPS5 webhooks from the recipient's LSP`, { timeout: 20 * 60_000 }, () => {
@@ -39,11 +36,11 @@ for (const version of versions) {
     let sender: LndClients;
     let recipient: LndClients;
     let client: Lsps0Client;
-    let failed = false;
+    const run = new FailureFlag();
     const pk: Record<string, string> = {};
     const receivers: Receiver[] = [];
     // LND 0.20 relays no onion messages, so L cannot reach RL's mailbox there.
-    const native = version.startsWith('v0.21.');
+    const native = relaysOnionMessages(version);
 
     /** S's LND checks the signature (VerifyMessage) over exactly what the receiver got. */
     async function verifiedByRl(call: WebhookCall): Promise<{ method: string; params: unknown }> {
@@ -112,11 +109,12 @@ for (const version of versions) {
       for (const r of receivers) await r.close();
       await rlSidecar?.kill('SIGTERM');
       await lspSidecar?.kill('SIGTERM');
-      await net?.teardown({ keepLogs: failed });
+      await net?.teardown({ keepLogs: run.failed });
     });
 
-    test('a client registers, lists and removes a webhook over LSPS0; bad requests get the spec errors', async () => {
-      try {
+    run.scenario(
+      'a client registers, lists and removes a webhook over LSPS0; bad requests get the spec errors',
+      async () => {
         const hook = await receiver();
         // bLIP-50's list_protocols example, byte for byte (its id included).
         const listProtocols = `{
@@ -181,86 +179,78 @@ for (const version of versions) {
         const bad = await client.send('{"jsonrpc":"2.0","method":', (a) => a.id === null);
         assert.deepEqual(bad.error, { code: -32700, message: 'parse error' });
         assert.equal(hook.calls.length, 1, 'nothing but the one webhook_registered was sent');
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    });
+      },
+    );
 
     test(
       'recipient offline: a notice wakes its webhooks, a dead and a hanging receiver delay nothing, the payment settles when it returns',
       { skip: native ? false : 'LND 0.20 relays no onion messages: L cannot reach the mailbox at RL' },
-      async () => {
-        try {
-          const good = await receiver();
-          const slow = await receiver();
-          slow.behaviour = { kind: 'hang' };
-          const down = await deadUrl();
-          for (const [name, url] of [
-            ['hanging', slow.url()],
-            ['down', down],
-            ['good', good.url('/wake?device=r')],
-          ] as const)
-            assert.equal(
-              (await client.call('lsps5.set_webhook', { app_name: name, webhook: url })).result?.no_change,
-              false,
-            );
-          await good.waitCalls(1);
-          await slow.waitCalls(1); // its webhook_registered hangs from here on
-
-          const pathLine = await rlSidecar.waitLog(
-            "R's message path",
-            (l) => l.message === 'client message path' && l.client === pk.recipient,
+      run.guard(async () => {
+        const good = await receiver();
+        const slow = await receiver();
+        slow.behaviour = { kind: 'hang' };
+        const down = await deadUrl();
+        for (const [name, url] of [
+          ['hanging', slow.url()],
+          ['down', down],
+          ['good', good.url('/wake?device=r')],
+        ] as const)
+          assert.equal(
+            (await client.call('lsps5.set_webhook', { app_name: name, webhook: url })).result?.no_change,
+            false,
           );
-          const inv = await addInvoice(net, 'recipient', 20_000);
-          await net.stopNode('recipient');
-          const mark = rlSidecar.lines.length;
-          const result = sendAsyncPayment(sender, {
-            paymentHash: fromHex(inv.r_hash),
-            paymentAddr: fromHex(inv.payment_addr),
-            amountMsat: 20_000_000n,
-            finalCltvDelta: 80,
-            hops: [fromHex(pk.lsp!), fromHex(pk.rlsp!), fromHex(pk.recipient!)],
-            asyncHold: { messagePaths: [fromHex(pathLine.messagePath as string)] },
-          });
-          result.catch(() => {});
-          await rlSidecar.waitLog('notice stored', (l) => l.message === 'held_htlc_available stored', mark);
+        await good.waitCalls(1);
+        await slow.waitCalls(1); // its webhook_registered hangs from here on
 
-          await good.waitCalls(2);
-          assert.deepEqual(await verifiedByRl(good.calls[1]!), {
-            method: 'lsps5.onion_message_incoming',
-            params: {},
-          });
-          assert.equal(good.calls[1]!.path, '/wake?device=r');
-          // The hanging receiver still has its first call open; the dead one is retried on its own.
-          assert.equal(slow.calls.length, 1);
-          await rlSidecar.waitLog(
-            'dead webhook retried',
-            (l) => l.message === 'webhook unreachable; retrying' && l.appName === 'down',
-          );
-          // L keeps the HTLC; the mailbox keeps the notice while the receivers misbehave.
-          await waitFor('held at L', async () => (await htlcsFor(net, 'lsp', inv.r_hash)).length === 1);
-          // L sends again while R is away: the same method within the cooldown wakes nobody twice.
-          await lspSidecar.waitLog(
-            'another notice',
-            () => lspSidecar.count((l) => l.message === 'held_htlc_available sent') >= 2,
-          );
-          await net.mine(2);
-          assert.equal(good.calls.length, 2, 'the notice is stored once, so one wake');
+        const pathLine = await rlSidecar.waitLog(
+          "R's message path",
+          (l) => l.message === 'client message path' && l.client === pk.recipient,
+        );
+        const inv = await addInvoice(net, 'recipient', 20_000);
+        await net.stopNode('recipient');
+        const mark = rlSidecar.lines.length;
+        const result = sendAsyncPayment(sender, {
+          paymentHash: fromHex(inv.r_hash),
+          paymentAddr: fromHex(inv.payment_addr),
+          amountMsat: 20_000_000n,
+          finalCltvDelta: 80,
+          hops: [fromHex(pk.lsp!), fromHex(pk.rlsp!), fromHex(pk.recipient!)],
+          asyncHold: { messagePaths: [fromHex(pathLine.messagePath as string)] },
+        });
+        result.catch(() => {});
+        await rlSidecar.waitLog('notice stored', (l) => l.message === 'held_htlc_available stored', mark);
 
-          await net.startNode('recipient');
-          await net.waitChannelActive('rlsp', 'recipient');
-          const r = await result;
-          assert.equal(r.status, 'SUCCEEDED');
-          assert.equal(createHash('sha256').update(r.preimage!).digest('hex'), inv.r_hash);
-          assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'SETTLED');
-          assert.equal(slow.calls.length, 1, 'the hanging receiver never held up the release');
-          testLog.info('lsps5 scenario done', { webhookCalls: good.calls.length });
-        } catch (e) {
-          failed = true;
-          throw e;
-        }
-      },
+        await good.waitCalls(2);
+        assert.deepEqual(await verifiedByRl(good.calls[1]!), {
+          method: 'lsps5.onion_message_incoming',
+          params: {},
+        });
+        assert.equal(good.calls[1]!.path, '/wake?device=r');
+        // The hanging receiver still has its first call open; the dead one is retried on its own.
+        assert.equal(slow.calls.length, 1);
+        await rlSidecar.waitLog(
+          'dead webhook retried',
+          (l) => l.message === 'webhook unreachable; retrying' && l.appName === 'down',
+        );
+        // L keeps the HTLC; the mailbox keeps the notice while the receivers misbehave.
+        await waitFor('held at L', async () => (await htlcsFor(net, 'lsp', inv.r_hash)).length === 1);
+        // L sends again while R is away: the same method within the cooldown wakes nobody twice.
+        await lspSidecar.waitLog(
+          'another notice',
+          () => lspSidecar.count((l) => l.message === 'held_htlc_available sent') >= 2,
+        );
+        await net.mine(2);
+        assert.equal(good.calls.length, 2, 'the notice is stored once, so one wake');
+
+        await net.startNode('recipient');
+        await net.waitChannelActive('rlsp', 'recipient');
+        const r = await result;
+        assert.equal(r.status, 'SUCCEEDED');
+        assert.equal(createHash('sha256').update(r.preimage!).digest('hex'), inv.r_hash);
+        assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'SETTLED');
+        assert.equal(slow.calls.length, 1, 'the hanging receiver never held up the release');
+        testLog.info('lsps5 scenario done', { webhookCalls: good.calls.length });
+      }),
     );
   });
 }

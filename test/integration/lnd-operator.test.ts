@@ -3,33 +3,22 @@
 // HTLCs, releases one by hand (R settles) and fails another (S sees the failure); /healthz and
 // /metrics are scraped; hold log lines carry what an operator correlates and no secrets.
 // Versions: ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated), default both pinned tags.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RegtestNetwork, type LndVersion } from '../../scripts/regtest/network.js';
+import type { RegtestNetwork } from '../../scripts/regtest/network.js';
 import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
 import { sendAsyncPayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
 import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
-import {
-  Sidecar,
-  addInvoice,
-  assertNoClosures,
-  bakedMacaroon,
-  clientsFor,
-  htlcsFor,
-  invoiceState,
-  type Invoice,
-} from '../../scripts/regtest/lsp.js';
+import { Sidecar, addInvoice, bakedMacaroon, invoiceState, type Invoice } from '../../scripts/regtest/lsp.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
+import { LspNetwork } from './support/network.js';
+import { FailureFlag, fromHex, hex, lndVersions, relaysOnionMessages } from './support/scenario.js';
+import { assertChannelsOpen, sha256hex, waitHeldAtLsp } from './support/holds.js';
 
-const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
-  .split(/\s+/)
-  .filter(Boolean) as LndVersion[];
-
-const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const versions = lndVersions();
 
 interface ListedHold {
   hold_id: string;
@@ -46,44 +35,17 @@ for (const version of versions) {
     let net: RegtestNetwork;
     let sidecar: Sidecar;
     let sender: LndClients;
-    let failed = false;
-    const native = version.startsWith('v0.21.');
-    const pk: Record<string, Uint8Array> = {};
+    const run = new FailureFlag();
+    const native = relaysOnionMessages(version);
+    const rig = new LspNetwork(version, { knowRecipient: true });
+    const pk = rig.pk;
     const held: { inv: Invoice; result: Promise<AsyncPaymentResult> }[] = [];
 
     before(async () => {
-      net = await RegtestNetwork.start({ lndVersion: version });
-      for (const n of ['sender', 'lsp', 'rlsp', 'recipient'] as const)
-        pk[n] = fromHex(await net.node(n).pubkey());
-      await waitFor('sender knows the recipient node announcement', async () => {
-        const n = await net.lncli<{ node?: { features?: Record<string, unknown> } }>(
-          'sender',
-          'getnodeinfo',
-          `--pub_key=${toHex(pk.recipient!)}`,
-        );
-        return n.node?.features !== undefined && ('14' in n.node.features || '15' in n.node.features);
-      });
-      sidecar = new Sidecar(net);
-      await sidecar.start();
-      sender = clientsFor(await net.nodeInfo('sender'));
+      ({ net, sidecar, sender } = await rig.start());
     });
 
-    after(async () => {
-      sender?.close();
-      await sidecar?.kill('SIGTERM');
-      await net?.teardown({ keepLogs: failed });
-    });
-
-    const step = (name: string, fn: () => Promise<void>): void => {
-      test(name, async () => {
-        try {
-          await fn();
-        } catch (e) {
-          failed = true;
-          throw e;
-        }
-      });
-    };
+    after(() => rig.stop(run.failed));
 
     /** An async payment nobody will release (no recipient agent runs): it stays held at L. */
     async function payHeld(sat: number): Promise<{ inv: Invoice; result: Promise<AsyncPaymentResult> }> {
@@ -107,10 +69,7 @@ for (const version of versions) {
         },
       });
       result.catch(() => {});
-      await waitFor(`htlc ${inv.r_hash} held at L`, async () => {
-        const at = await htlcsFor(net, 'lsp', inv.r_hash);
-        return at.length === 1 && at[0]!.incoming;
-      });
+      await waitHeldAtLsp(net, inv.r_hash);
       return { inv, result };
     }
 
@@ -120,7 +79,7 @@ for (const version of versions) {
       return (JSON.parse(r.stdout) as { holds: ListedHold[] }).holds;
     }
 
-    step(
+    run.scenario(
       'the sidecar runs on the baked macaroon: uri permissions only, no over-privilege warning',
       async () => {
         const printed = JSON.parse(
@@ -146,7 +105,7 @@ for (const version of versions) {
       },
     );
 
-    step('CLI: two held HTLCs listed (table and --json) and shown by HTLC key', async () => {
+    run.scenario('CLI: two held HTLCs listed (table and --json) and shown by HTLC key', async () => {
       held.push(await payHeld(20_000), await payHeld(15_000));
       const holds = await list();
       assert.deepEqual(
@@ -182,7 +141,7 @@ for (const version of versions) {
       assert.match(missing.stderr, /no hold 999:999/);
     });
 
-    step('CLI release by hand: the HTLC is forwarded and the recipient settles', async () => {
+    run.scenario('CLI release by hand: the HTLC is forwarded and the recipient settles', async () => {
       const [a] = held;
       const key = (await list()).find((h) => h.payment_hash === a!.inv.r_hash)!.htlc_key;
       const r = await sidecar.cli('release', key);
@@ -190,28 +149,31 @@ for (const version of versions) {
       assert.match(r.stdout, /^released 1 hold\(s\): [0-9a-f]{32}$/m);
       const paid = await a!.result;
       assert.equal(paid.status, 'SUCCEEDED');
-      assert.equal(createHash('sha256').update(paid.preimage!).digest('hex'), a!.inv.r_hash);
+      assert.equal(sha256hex(paid.preimage!), a!.inv.r_hash);
       assert.equal(await invoiceState(net, 'recipient', a!.inv.r_hash), 'SETTLED');
       const again = await sidecar.cli('release', key);
       assert.equal(again.code, 1, 'a finished hold cannot be released twice');
       assert.match(again.stderr, /no longer held/);
     });
 
-    step('CLI fail by hand (by hold id): the sender sees the failure, the invoice stays open', async () => {
-      const b = held[1]!;
-      const id = (await list()).find((h) => h.payment_hash === b.inv.r_hash)!.hold_id;
-      const r = await sidecar.cli('fail', id, '--json');
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(JSON.parse(r.stdout), { hold_ids: [id] });
-      const res = await b.result;
-      assert.equal(res.status, 'FAILED');
-      assert.ok(res.failureCode, 'the sender is told why');
-      assert.equal(await invoiceState(net, 'recipient', b.inv.r_hash), 'OPEN');
-      assert.deepEqual(await list(), []);
-      assert.deepEqual(await assertNoClosures(net), []);
-    });
+    run.scenario(
+      'CLI fail by hand (by hold id): the sender sees the failure, the invoice stays open',
+      async () => {
+        const b = held[1]!;
+        const id = (await list()).find((h) => h.payment_hash === b.inv.r_hash)!.hold_id;
+        const r = await sidecar.cli('fail', id, '--json');
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(JSON.parse(r.stdout), { hold_ids: [id] });
+        const res = await b.result;
+        assert.equal(res.status, 'FAILED');
+        assert.ok(res.failureCode, 'the sender is told why');
+        assert.equal(await invoiceState(net, 'recipient', b.inv.r_hash), 'OPEN');
+        assert.deepEqual(await list(), []);
+        await assertChannelsOpen(net);
+      },
+    );
 
-    step('/metrics and stats agree on what happened', async () => {
+    run.scenario('/metrics and stats agree on what happened', async () => {
       const m = await sidecar.scrape('/metrics');
       assert.equal(m.status, 200);
       const line = (re: RegExp): number => {
@@ -244,7 +206,7 @@ for (const version of versions) {
         );
     });
 
-    step(
+    run.scenario(
       'hold log lines carry key, payment_hash, amount_msat, blocks_left; no preimage, key or token',
       async () => {
         const holding = sidecar.lines.filter((l) => l.message === 'holding htlc');
@@ -267,7 +229,7 @@ for (const version of versions) {
         const paid = await held[0]!.result;
         const log = readFileSync(join(net.runDir, 'sidecar.log'), 'utf8');
         const secrets = {
-          preimage: toHex(paid.preimage!),
+          preimage: hex(paid.preimage!),
           releaseKey: readFileSync(join(sidecar.dataDir, 'release.key')).toString('hex'),
           adminToken: readFileSync(join(sidecar.dataDir, 'admin.token'), 'utf8').trim(),
         };
@@ -276,7 +238,7 @@ for (const version of versions) {
       },
     );
 
-    step('SIGTERM removes the admin token; the CLI then says what is wrong', async () => {
+    run.scenario('SIGTERM removes the admin token; the CLI then says what is wrong', async () => {
       assert.equal(await sidecar.kill('SIGTERM'), 0);
       const r = await sidecar.cli('list');
       assert.equal(r.code, 1);

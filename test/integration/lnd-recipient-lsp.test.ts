@@ -5,11 +5,11 @@
 // scenarios run in order and share it. Versions: ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { RegtestNetwork, type LndVersion } from '../../scripts/regtest/network.js';
+import { RegtestNetwork } from '../../scripts/regtest/network.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
 import {
   sendAsyncPayment,
@@ -31,21 +31,26 @@ import { clientPathId } from '../../plugin/recipient-lsp/client-path.js';
 import {
   Sidecar,
   addInvoice,
-  assertNoClosures,
   clientsFor,
   htlcsFor,
   invoiceState,
   testLog,
+  type Invoice,
   type LogLine,
 } from '../../scripts/regtest/lsp.js';
+import { FailureFlag, fromHex, hex, lndVersions, relaysOnionMessages } from './support/scenario.js';
+import {
+  assertChannelsOpen,
+  assertFailed,
+  assertSettled,
+  payPlainInvoice,
+  said,
+  sha256hex,
+  waitHeldAtLsp,
+} from './support/holds.js';
 
-const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
-  .split(/\s+/)
-  .filter(Boolean) as LndVersion[];
+const versions = lndVersions();
 
-const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const PER_CLIENT_CAP = 16;
 
 for (const version of versions) {
@@ -57,8 +62,8 @@ for (const version of versions) {
       let lsp: Sidecar;
       let rlsp: Sidecar;
       let sender: LndClients;
-      let failed = false;
-      const native = version.startsWith('v0.21.');
+      const run = new FailureFlag();
+      const native = relaysOnionMessages(version);
       const pk: Record<string, Uint8Array> = {};
       /** R's message path, issued by RL (from its log). */
       let messagePath: Uint8Array;
@@ -103,17 +108,8 @@ for (const version of versions) {
         sender?.close();
         await lsp?.kill('SIGTERM');
         await rlsp?.kill('SIGTERM');
-        await net?.teardown({ keepLogs: failed });
+        await net?.teardown({ keepLogs: run.failed });
       });
-
-      const guard = (fn: () => Promise<void>) => async (): Promise<void> => {
-        try {
-          await fn();
-        } catch (e) {
-          failed = true;
-          throw e;
-        }
-      };
 
       async function recipientOffline(): Promise<void> {
         if (net.node('recipient').isRunning) await net.stopNode('recipient');
@@ -127,12 +123,8 @@ for (const version of versions) {
       const isStoredForR = (l: LogLine): boolean =>
         l.message === 'held_htlc_available stored' && l.client === hex(pk.recipient!);
 
-      async function waitHeldAtL(hash: string, parts = 1): Promise<void> {
-        await waitFor(`${parts} htlc(s) ${hash.slice(0, 8)} held at L`, async () => {
-          const at = await htlcsFor(net, 'lsp', hash);
-          return at.length === parts && at.every((h) => h.incoming && h.peer === hex(pk.sender!));
-        });
-      }
+      const waitHeldAtL = (hash: string, parts = 1): Promise<void> =>
+        waitHeldAtLsp(net, hash, { from: pk.sender!, parts });
 
       function keysend(sat: number, holdBlocks?: number) {
         const { preimage, paymentHash } = keysendPreimage();
@@ -147,11 +139,19 @@ for (const version of versions) {
         return { preimage, hash: hex(paymentHash), result };
       }
 
-      async function assertSettled(r: AsyncPaymentResult, hash: string): Promise<void> {
-        assert.equal(r.status, 'SUCCEEDED', `payment failed: ${r.failureCode}`);
-        assert.ok(r.preimage, 'S has the preimage');
-        assert.equal(sha(r.preimage), hash);
-        assert.equal(await invoiceState(net, 'recipient', hash), 'SETTLED');
+      /** An async payment of R's invoice `inv` over S -> L -> RL -> R, L allowed `holdBlocks`. */
+      function payInvoice(inv: Invoice, sat: number, holdBlocks: number): Promise<AsyncPaymentResult> {
+        const result = sendAsyncPayment(sender, {
+          paymentHash: fromHex(inv.r_hash),
+          paymentAddr: fromHex(inv.payment_addr),
+          amountMsat: BigInt(sat) * 1000n,
+          finalCltvDelta: 80,
+          hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
+          asyncHold: { messagePaths: [messagePath] },
+          holdBlocks,
+        });
+        result.catch(() => {});
+        return result;
       }
 
       /** RL's mailbox, read beside the running sidecar (WAL). */
@@ -172,39 +172,24 @@ for (const version of versions) {
 
       test(
         'scenario 6: a plain payment through RL passes untouched',
-        guard(async () => {
+        run.guard(async () => {
           const m = rlsp.lines.length;
-          const inv = await addInvoice(net, 'recipient', 1000);
-          const r = await net.lncli<{ status: string }>(
-            'sender',
-            'payinvoice',
-            '--force',
-            '--json',
-            inv.payment_request,
-          );
-          assert.equal(r.status, 'SUCCEEDED');
-          assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'SETTLED');
+          await payPlainInvoice(net, 1000);
           // RL's interceptor saw it and let it through.
           await rlsp.waitLog('RL intercepted the forward', (l) => l.message === 'intercepted htlc', m);
-          assert.equal(
-            rlsp.count((l) => l.message === 'holding htlc', m),
-            0,
-          );
-          assert.equal(
-            lsp.count((l) => l.message === 'holding htlc', m),
-            0,
-          );
+          assert.equal(rlsp.count(said('holding htlc'), m), 0);
+          assert.equal(lsp.count(said('holding htlc'), m), 0);
         }),
       );
 
       test(
         'scenario 1: keysend, source-routed: L holds, RL stores, R returns, RL releases, L forwards, R settles',
-        guard(async () => {
+        run.guard(async () => {
           await recipientOffline();
           const mL = lsp.lines.length;
           const mR = rlsp.lines.length;
           const p = keysend(20_000);
-          await lsp.waitLog('holding', (l) => l.message === 'holding htlc', mL);
+          await lsp.waitLog('holding', said('holding htlc'), mL);
           await waitHeldAtL(p.hash);
           await rlsp.waitLog('stored for R', isStoredForR, mR);
           // Time passes during the hold; nothing moves until R is back.
@@ -215,18 +200,18 @@ for (const version of versions) {
             0,
           );
           await recipientReturns();
-          await assertSettled(await p.result, p.hash);
+          await assertSettled(net, await p.result, p.hash);
           assert.ok(
             rlsp.count((l) => l.message === 'released for client' && l.client === hex(pk.recipient!), mR) >=
               1,
           );
-          assert.ok(lsp.count((l) => l.message === 'hold released', mL) >= 1);
+          assert.ok(lsp.count(said('hold released'), mL) >= 1);
         }),
       );
 
       test(
         'scenario 1: keysend, trampoline: on release L pays R by keysend with the sender preimage',
-        guard(async () => {
+        run.guard(async () => {
           await recipientOffline();
           const mL = lsp.lines.length;
           const mR = rlsp.lines.length;
@@ -247,23 +232,19 @@ for (const version of versions) {
             asyncHold: { messagePaths: [messagePath] },
           });
           result.catch(() => {});
-          await lsp.waitLog('holding', (l) => l.message === 'holding htlc', mL);
+          await lsp.waitLog('holding', said('holding htlc'), mL);
           await rlsp.waitLog('stored for R', isStoredForR, mR);
           await net.mine(2);
           await recipientReturns();
           const r = await result;
-          await assertSettled(r, hex(paymentHash));
-          await lsp.waitLog(
-            'settled by payment',
-            (l) => l.message === 'trampoline payment succeeded; settling',
-            mL,
-          );
+          await assertSettled(net, r, hex(paymentHash));
+          await lsp.waitLog('settled by payment', said('trampoline payment succeeded; settling'), mL);
         }),
       );
 
       test(
         'scenario 3: forged path, non-client and 1,000 notices: dropped or capped, RL keeps working',
-        guard(async () => {
+        run.guard(async () => {
           await recipientOffline();
           // S talks to RL directly, as any node on the network could.
           await net.connectPeers('sender', 'rlsp');
@@ -355,9 +336,9 @@ for (const version of versions) {
           // RL keeps working: a real payment is stored and released (the flood's notices go to S).
           const mL = lsp.lines.length;
           const p = keysend(5_000);
-          await lsp.waitLog('holding', (l) => l.message === 'holding htlc', mL);
+          await lsp.waitLog('holding', said('holding htlc'), mL);
           await recipientReturns();
-          await assertSettled(await p.result, p.hash);
+          await assertSettled(net, await p.result, p.hash);
           await waitFor('RL mailbox empty', () => (storedAtRl().get(hex(pk.recipient!)) ?? 0) === 0);
           if (native) {
             await waitFor('a flood release reached S over the graph', () =>
@@ -374,12 +355,12 @@ for (const version of versions) {
 
       test(
         'scenario 2: RL and L SIGKILLed while the notice is stored; after restarts the release still happens',
-        guard(async () => {
+        run.guard(async () => {
           await recipientOffline();
           const mL = lsp.lines.length;
           const mR = rlsp.lines.length;
           const p = keysend(7_000);
-          await lsp.waitLog('holding', (l) => l.message === 'holding htlc', mL);
+          await lsp.waitLog('holding', said('holding htlc'), mL);
           await rlsp.waitLog('stored for R', isStoredForR, mR);
           await rlsp.kill('SIGKILL');
           await lsp.kill('SIGKILL');
@@ -396,14 +377,14 @@ for (const version of versions) {
           await net.mine(2);
           await waitHeldAtL(p.hash);
           await recipientReturns();
-          await assertSettled(await p.result, p.hash);
-          assert.deepEqual(await assertNoClosures(net), []);
+          await assertSettled(net, await p.result, p.hash);
+          await assertChannelsOpen(net);
         }),
       );
 
       test(
         'scenario 4: a 3-part MPP async payment (invoice) held at L, released by RL, settled once',
-        guard(async () => {
+        run.guard(async () => {
           if (!net.node('recipient').isRunning) await recipientReturns();
           const inv = await addInvoice(net, 'recipient', 30_000);
           await recipientOffline();
@@ -418,17 +399,13 @@ for (const version of versions) {
             asyncHold: { messagePaths: [messagePath] },
           });
           result.catch(() => {});
-          await lsp.waitLog(
-            'three parts held',
-            () => lsp.count((l) => l.message === 'holding htlc', mL) >= 3,
-            mL,
-          );
+          await lsp.waitLog('three parts held', () => lsp.count(said('holding htlc'), mL) >= 3, mL);
           await waitHeldAtL(inv.r_hash, 3);
           await net.mine(2);
           await recipientReturns();
           const r = await result;
           assert.equal(r.status, 'SUCCEEDED', `MPP failed: ${r.failureCode}`);
-          assert.equal(sha(r.preimage!), inv.r_hash);
+          assert.equal(sha256hex(r.preimage!), inv.r_hash);
           const settled = await net.lncli<{ state: string; amt_paid_sat: string; htlcs: unknown[] }>(
             'recipient',
             'lookupinvoice',
@@ -437,68 +414,42 @@ for (const version of versions) {
           assert.equal(settled.state, 'SETTLED');
           assert.equal(settled.amt_paid_sat, '30000');
           assert.equal(settled.htlcs.length, 3);
-          assert.equal(
-            lsp.count((l) => l.message === 'hold released', mL),
-            1,
-            'one release for the set',
-          );
+          assert.equal(lsp.count(said('hold released'), mL), 1, 'one release for the set');
         }),
       );
 
       test(
         'scenario 7: asleep 100 blocks, then back: keysend and invoice both settle',
-        guard(async () => {
+        run.guard(async () => {
           if (!net.node('recipient').isRunning) await recipientReturns();
           const inv = await addInvoice(net, 'recipient', 9_000);
           await recipientOffline();
           const mL = lsp.lines.length;
           const k = keysend(8_000, 144);
-          const i = sendAsyncPayment(sender, {
-            paymentHash: fromHex(inv.r_hash),
-            paymentAddr: fromHex(inv.payment_addr),
-            amountMsat: 9_000_000n,
-            finalCltvDelta: 80,
-            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
-            asyncHold: { messagePaths: [messagePath] },
-            holdBlocks: 144,
-          });
-          i.catch(() => {});
-          await lsp.waitLog('two holds', () => lsp.count((l) => l.message === 'holding htlc', mL) >= 2, mL);
+          const i = payInvoice(inv, 9_000, 144);
+          await lsp.waitLog('two holds', () => lsp.count(said('holding htlc'), mL) >= 2, mL);
           await net.mine(100);
           await waitHeldAtL(k.hash);
           await waitHeldAtL(inv.r_hash);
           await recipientReturns();
-          await assertSettled(await k.result, k.hash);
-          await assertSettled(await i, inv.r_hash);
-          assert.deepEqual(await assertNoClosures(net), []);
+          await assertSettled(net, await k.result, k.hash);
+          await assertSettled(net, await i, inv.r_hash);
+          await assertChannelsOpen(net);
         }),
       );
 
       test(
         'scenario 7: asleep past the hold budget: failed back at L, keysend and invoice, nothing closes',
-        guard(async () => {
+        run.guard(async () => {
           if (!net.node('recipient').isRunning) await recipientReturns();
           const inv = await addInvoice(net, 'recipient', 4_000);
           await recipientOffline();
           const mL = lsp.lines.length;
           const k = keysend(3_000, 10);
-          const i = sendAsyncPayment(sender, {
-            paymentHash: fromHex(inv.r_hash),
-            paymentAddr: fromHex(inv.payment_addr),
-            amountMsat: 4_000_000n,
-            finalCltvDelta: 80,
-            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
-            asyncHold: { messagePaths: [messagePath] },
-            holdBlocks: 10,
-          });
-          i.catch(() => {});
-          const holding = await lsp.waitLog(
-            'two holds',
-            () => lsp.count((l) => l.message === 'holding htlc', mL) >= 2,
-            mL,
-          );
+          const i = payInvoice(inv, 4_000, 10);
+          const holding = await lsp.waitLog('two holds', () => lsp.count(said('holding htlc'), mL) >= 2, mL);
           assert.ok(holding);
-          const holds = lsp.lines.slice(mL).filter((l) => l.message === 'holding htlc');
+          const holds = lsp.lines.slice(mL).filter(said('holding htlc'));
           const start = await net.height();
           for (const h of holds) {
             const seen = lsp.lines
@@ -510,16 +461,13 @@ for (const version of versions) {
           }
           const maxFail = Math.max(...holds.map((h) => Number(h.failAt)));
           await net.mine(maxFail - start);
-          for (const r of [await k.result, await i]) {
-            assert.equal(r.status, 'FAILED');
-            assert.equal(r.failureCode, 'TEMPORARY_CHANNEL_FAILURE');
-          }
-          assert.ok(lsp.count((l) => l.message === 'hold deadline reached; failing', mL) >= 2);
+          for (const r of [await k.result, await i]) assertFailed(r, 'TEMPORARY_CHANNEL_FAILURE');
+          assert.ok(lsp.count(said('hold deadline reached; failing'), mL) >= 2);
           assert.deepEqual(await htlcsFor(net, 'lsp', k.hash), []);
           // R comes back later: RL's stale releases are no-ops at L, nothing is paid.
           await recipientReturns();
           assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'OPEN');
-          assert.deepEqual(await assertNoClosures(net), []);
+          await assertChannelsOpen(net);
         }),
       );
     },

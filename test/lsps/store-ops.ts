@@ -1,5 +1,6 @@
 // Seeded webhook operations and the in-memory model the store must agree with.
 import type { SetOutcome } from '../../plugin/lsps/lsps5/store.js';
+import { prng } from '../helpers/prng.js';
 
 export type Op =
   | { kind: 'set'; client: string; appName: string; url: string; max: number }
@@ -7,17 +8,6 @@ export type Op =
 
 export const MAX = 3;
 export const OPS = 400;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function operations(seed: number): Op[] {
   const r = prng(seed);

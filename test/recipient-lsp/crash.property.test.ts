@@ -14,19 +14,9 @@ import { RecipientLspEngine, type RecipientLspCrashStep } from '../../plugin/rec
 import { ManualClock, drain } from '../helpers/manual-clock.js';
 import { tmpBase } from '../hold/setup.js';
 import { SimRlHost, hexOf, pathIdOf } from './sim-rl-host.js';
+import { prng } from '../helpers/prng.js';
 
 const RUNS = Number(process.env.RLSP_PROPERTY_RUNS ?? 600);
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CLIENTS = ['02' + 'a1'.repeat(32), '03' + 'b2'.repeat(32), '02' + 'c3'.repeat(32)];
 const NON_CLIENT = '02' + 'ee'.repeat(32);

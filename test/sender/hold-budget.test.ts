@@ -12,6 +12,7 @@ import {
   type BudgetRoute,
 } from '../../plugin/sender/hold-budget.js';
 import { SenderError } from '../../plugin/sender/errors.js';
+import { prng } from '../helpers/prng.js';
 
 interface Policy {
   baseMsat: bigint;
@@ -43,17 +44,6 @@ function lndRoute(amt: bigint, finalDelta: number, height: number, policies: Pol
 const lndDefault: Policy = { baseMsat: 1000n, ppm: 1n, delta: 80 };
 const throwsCode = (fn: () => unknown, code: string, re: RegExp): void =>
   assert.throws(fn, (e: unknown) => e instanceof SenderError && e.code === code && re.test(e.message));
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('hold budget: final CLTV', () => {
   it("is the recipient's minimum + the hold + the margin", () => {

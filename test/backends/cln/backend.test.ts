@@ -73,6 +73,19 @@ test('backend: release only for onion messages carrying a release type; heights 
   assert.deepEqual(ev.blocks, [101, 102]);
 });
 
+/** pay() of invoice 'lnbc1' for at most 10 msat by block 150: for the xpay failure cases. */
+const invoicePay = {
+  paymentHash: new Uint8Array(32),
+  request: {
+    invoice: 'lnbc1',
+    amtToForwardMsat: undefined,
+    outgoingNodeId: undefined,
+    keysendPreimage: undefined,
+  },
+  maxAmountMsat: 10n,
+  maxExpiry: 150,
+};
+
 test('backend: xpay with the invoice, the amount, the fee budget and a relative maxdelay; keysend refused', async () => {
   const rpc = fakeRpc({ ...base, xpay: () => ({ payment_preimage: '11'.repeat(32) }) });
   const b = new ClnBackend({ rpc, types, logger: nullLogger });
@@ -112,17 +125,7 @@ test('backend: xpay with the invoice, the amount, the fee budget and a relative 
     types,
     logger: nullLogger,
   });
-  const r = await failing.pay({
-    paymentHash: hash,
-    request: {
-      invoice: 'lnbc1',
-      amtToForwardMsat: undefined,
-      outgoingNodeId: undefined,
-      keysendPreimage: undefined,
-    },
-    maxAmountMsat: 10n,
-    maxExpiry: 150,
-  });
+  const r = await failing.pay(invoicePay);
   assert.deepEqual(r, { ok: false, reason: 'xpay failed (209): no route' });
   // A lost connection is not a failed payment: it may be in flight, so pay() throws.
   const cut = new ClnBackend({
@@ -130,20 +133,7 @@ test('backend: xpay with the invoice, the amount, the fee budget and a relative 
     types,
     logger: nullLogger,
   });
-  await assert.rejects(
-    cut.pay({
-      paymentHash: hash,
-      request: {
-        invoice: 'lnbc1',
-        amtToForwardMsat: undefined,
-        outgoingNodeId: undefined,
-        keysendPreimage: undefined,
-      },
-      maxAmountMsat: 10n,
-      maxExpiry: 150,
-    }),
-    ClnRpcError,
-  );
+  await assert.rejects(cut.pay(invoicePay), ClnRpcError);
 });
 
 test('backend: trackPayment reads listpays (none, complete, failed)', async () => {

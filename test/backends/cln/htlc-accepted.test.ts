@@ -61,6 +61,17 @@ const SCHEMA = {
   },
 };
 
+/** htlc_accepted params for HTLC 1 ending at our node (no forward), at block 900. */
+function finalHop(amountMsat: bigint, customRecords?: Map<bigint, Uint8Array>): Record<string, unknown> {
+  return standin.htlcAcceptedParams({
+    htlcId: 1,
+    paymentHash: new Uint8Array(32),
+    amountMsat,
+    cltvExpiry: 900,
+    customRecords,
+  });
+}
+
 function checkShape(
   obj: Record<string, unknown>,
   s: { allowed: string[]; required: string[] },
@@ -118,16 +129,13 @@ test('parse: a forward with hold_htlc and async_hold becomes the engine’s Inte
 });
 
 test('parse: final-hop trampoline request; no hold flag without extra_tlvs', () => {
-  const p = standin.htlcAcceptedParams({
-    htlcId: 1,
-    paymentHash: new Uint8Array(32),
-    amountMsat: 5000n,
-    cltvExpiry: 900,
-    customRecords: new Map([
+  const p = finalHop(
+    5000n,
+    new Map([
       [4280151n, encodeAsyncHold({ releaseToken: new Uint8Array(32).fill(9) })],
       [4280153n, encodeTrampolineRequest({ kind: 'invoice', invoice: 'lnbc1x', amtToForward: 4000n })],
     ]),
-  });
+  );
   const { htlc } = parseHtlcAccepted(p, types);
   assert.equal(htlc.holdFlag, false);
   assert.equal(htlc.amountOutMsat, undefined, 'final hop');
@@ -142,12 +150,7 @@ test('parse: final-hop trampoline request; no hold flag without extra_tlvs', () 
 });
 
 test('parse: amounts as "123msat" strings are read; numbers past 2^53 are refused, not rounded', () => {
-  const p = standin.htlcAcceptedParams({
-    htlcId: 1,
-    paymentHash: new Uint8Array(32),
-    amountMsat: 1n,
-    cltvExpiry: 900,
-  });
+  const p = finalHop(1n);
   (p.htlc as Record<string, unknown>).amount_msat = '123msat';
   assert.equal(parseHtlcAccepted(p, types).htlc.amountInMsat, 123n);
   (p.htlc as Record<string, unknown>).amount_msat = 2 ** 60;
@@ -155,16 +158,13 @@ test('parse: amounts as "123msat" strings are read; numbers past 2^53 are refuse
 });
 
 test('parse: a malformed async_hold is an input error flagged trampoline when a trampoline_request is there', () => {
-  const p = standin.htlcAcceptedParams({
-    htlcId: 1,
-    paymentHash: new Uint8Array(32),
-    amountMsat: 5000n,
-    cltvExpiry: 900,
-    customRecords: new Map([
+  const p = finalHop(
+    5000n,
+    new Map([
       [4280151n, Uint8Array.of(2, 1, 0)], // release_token of 1 byte
       [4280153n, encodeTrampolineRequest({ kind: 'invoice', invoice: 'lnbc1x' })],
     ]),
-  });
+  );
   assert.throws(
     () => parseHtlcAccepted(p, types),
     (e: unknown) => e instanceof HtlcInputError && e.trampoline,
@@ -182,12 +182,7 @@ test('parse: arbitrary junk never throws anything but HtlcInputError', () => {
     }),
     { numRuns: 500 },
   );
-  const good = standin.htlcAcceptedParams({
-    htlcId: 1,
-    paymentHash: new Uint8Array(32),
-    amountMsat: 1n,
-    cltvExpiry: 900,
-  });
+  const good = finalHop(1n);
   fc.assert(
     fc.property(fc.constantFrom('onion', 'htlc'), fc.string(), fc.anything(), (part, key, value) => {
       const p = structuredClone(good) as Record<string, Record<string, unknown>>;

@@ -116,6 +116,18 @@ function answersFor(s: LightningdStandin, ids: Set<string>): JsonRpcReply[] {
   return s.answers.filter((a) => ids.has(a.id));
 }
 
+/** An htlc_accepted hook call as lightningd writes it, for tests that must not wait for its answer. */
+function hookCall(s: LightningdStandin, id: string, spec: HtlcSpec): string {
+  return (
+    JSON.stringify({ jsonrpc: '2.0', id, method: 'htlc_accepted', params: s.htlcAcceptedParams(spec) }) +
+    '\n\n'
+  );
+}
+
+async function activeHolds(s: LightningdStandin): Promise<number> {
+  return ((await s.request('async-trampoline-stats', {})).result as { active_holds: number }).active_holds;
+}
+
 test('the built plugin is an executable file with a node shebang', () => {
   accessSync(PLUGIN_PATH, constants.X_OK);
 });
@@ -291,15 +303,9 @@ test('plugin killed with SIGKILL and restarted: every unresolved HTLC replayed g
     const id = `cln:htlc_accepted#k${spec.htlcId}`;
     firstIds.add(id);
     s.expect(id).catch(() => undefined); // answered or not, counted from s.answers below
-    s.write(
-      JSON.stringify({ jsonrpc: '2.0', id, method: 'htlc_accepted', params: s.htlcAcceptedParams(spec) }) +
-        '\n\n',
-    );
+    s.write(hookCall(s, id, spec));
   }
-  await until('all held', async () => {
-    const st = (await s.request('async-trampoline-stats', {})).result as { active_holds: number };
-    return st.active_holds === specs.length;
-  });
+  await until('all held', async () => (await activeHolds(s)) === specs.length);
   const killed = await s.kill('SIGKILL');
   assert.equal(killed.signal, 'SIGKILL');
   assert.equal(answersFor(s, firstIds).length, 0, 'the killed plugin had answered none');
@@ -308,10 +314,7 @@ test('plugin killed with SIGKILL and restarted: every unresolved HTLC replayed g
   await s.start();
   // lightningd replays every HTLC without a final verdict, in a new hook call each.
   const replays = specs.map((spec) => s.htlcAccepted({ ...spec, replay: true }));
-  await until('holds restored', async () => {
-    const st = (await s.request('async-trampoline-stats', {})).result as { active_holds: number };
-    return st.active_holds === specs.length;
-  });
+  await until('holds restored', async () => (await activeHolds(s)) === specs.length);
   // Release one by onion message (from the restarted plugin's notice), let the rest hit the deadline.
   await until('notice after restart', () => s.injected.length > injectedBefore);
   const holds = ((await s.request('async-trampoline-list', {})).result as { holds: { fail_at: number }[] })
@@ -340,15 +343,9 @@ test('SIGKILL while verdicts are being written: replaying only the unanswered HT
     const id = `cln:htlc_accepted#race${spec.htlcId}`;
     idOf.set(id, spec);
     s.expect(id).catch(() => undefined); // answered or not, counted from s.answers below
-    s.write(
-      JSON.stringify({ jsonrpc: '2.0', id, method: 'htlc_accepted', params: s.htlcAcceptedParams(spec) }) +
-        '\n\n',
-    );
+    s.write(hookCall(s, id, spec));
   }
-  await until('all held', async () => {
-    const st = (await s.request('async-trampoline-stats', {})).result as { active_holds: number };
-    return st.active_holds === specs.length;
-  });
+  await until('all held', async () => (await activeHolds(s)) === specs.length);
   // Every hold expires at this block; kill the plugin while it is answering.
   s.blockAdded(3500 + 200);
   await s.kill('SIGKILL');
@@ -370,10 +367,7 @@ test('500 concurrent held HTLCs each get exactly one verdict', async () => {
   const r = recipient();
   const specs = Array.from({ length: 500 }, (_, i) => asyncHtlc(s, r, { scid: `${110 + (i % 3)}x1x0` }));
   const all = specs.map((spec) => s.htlcAccepted(spec));
-  await until('500 held', async () => {
-    const st = (await s.request('async-trampoline-stats', {})).result as { active_holds: number };
-    return st.active_holds === 500;
-  });
+  await until('500 held', async () => (await activeHolds(s)) === 500);
   s.blockAdded(4000 + 200);
   const verdicts = await Promise.all(all);
   assert.equal(verdicts.length, 500);
@@ -385,9 +379,7 @@ test('500 concurrent held HTLCs each get exactly one verdict', async () => {
 test('a hook message split at every byte boundary is still read and answered', async () => {
   const s = await started();
   const spec = plainHtlc(s);
-  const text = (id: string): string =>
-    JSON.stringify({ jsonrpc: '2.0', id, method: 'htlc_accepted', params: s.htlcAcceptedParams(spec) }) +
-    '\n\n';
+  const text = (id: string): string => hookCall(s, id, spec);
   const len = Buffer.byteLength(text('cln:htlc_accepted#split-00000'));
   for (let cut = 1; cut < len; cut++) {
     const id = `cln:htlc_accepted#split-${String(cut).padStart(5, '0')}`;
@@ -505,10 +497,7 @@ test('operator commands: list, stats, release by htlc key (named params), fail b
   const b = asyncHtlc(s, r);
   const pa = s.htlcAccepted(a);
   const pb = s.htlcAccepted(b);
-  await until('two held', async () => {
-    const st = (await s.request('async-trampoline-stats', {})).result as { active_holds: number };
-    return st.active_holds === 2;
-  });
+  await until('two held', async () => (await activeHolds(s)) === 2);
   const list = (await s.request('async-trampoline-list', [])).result as {
     holds: { hold_id: string; htlc_key: string; amount_in_msat: number }[];
   };

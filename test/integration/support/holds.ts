@@ -1,0 +1,143 @@
+// Checks the real-node scenarios make around a hold: the HTLC is (still) held at L, blocks pass
+// while the recipient sleeps, the payment settles or fails the way it should. Written against the
+// LND recipient side, which the LND and the CLN LSP networks share.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import type { Channel, RegtestNetwork } from '../../../scripts/regtest/network.js';
+import { assertNoClosures, htlcsFor, type Invoice } from '../../../scripts/regtest/lsp.js';
+import { waitFor } from '../../../scripts/regtest/wait.js';
+import type { AsyncPaymentResult } from '../../../plugin/sender/lnd-sender.js';
+import { sendTrampolinePayment } from '../../../plugin/sender/lnd-sender.js';
+import type { LndClients } from '../../../plugin/backends/lnd/grpc.js';
+import { encodeTrampolineRequest } from '../../../plugin/protocol/trampoline-request.js';
+import { hex } from './scenario.js';
+
+export const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** What both networks offer for their LND sender and recipient. */
+export interface LndSide {
+  lncli<T = Record<string, unknown>>(name: 'sender' | 'recipient', ...args: string[]): Promise<T>;
+  channels(name: 'sender'): Promise<Channel[]>;
+  height(): Promise<number>;
+  mine(n: number): Promise<string[]>;
+}
+
+/** A log-line predicate: the line's message is exactly `message`. */
+export const said =
+  (message: string) =>
+  (l: { message: string }): boolean =>
+    l.message === message;
+
+export async function recipientInvoiceState(net: LndSide, rHash: string): Promise<string> {
+  return (await net.lncli<{ state: string }>('recipient', 'lookupinvoice', rHash)).state;
+}
+
+/** Waits until L (LND) holds `parts` HTLCs for `rHash`, all incoming (and from `from`, when given). */
+export async function waitHeldAtLsp(
+  net: RegtestNetwork,
+  rHash: string,
+  opts: { from?: Uint8Array; parts?: number } = {},
+): Promise<void> {
+  const parts = opts.parts ?? 1;
+  const from = opts.from === undefined ? undefined : hex(opts.from);
+  await waitFor(`${parts} htlc(s) ${rHash.slice(0, 8)} held at L`, async () => {
+    const at = await htlcsFor(net, 'lsp', rHash);
+    return at.length === parts && at.every((h) => h.incoming && (from === undefined || h.peer === from));
+  });
+}
+
+/** Exactly `parts` HTLCs for `rHash` at L (LND), incoming from `from`, none forwarded. */
+export async function assertStillHeldAtLsp(
+  net: RegtestNetwork,
+  rHash: string,
+  from: Uint8Array,
+  parts = 1,
+): Promise<void> {
+  const at = await htlcsFor(net, 'lsp', rHash);
+  assert.deepEqual(
+    at.map((h) => [h.peer, h.incoming]),
+    Array.from({ length: parts }, () => [hex(from), true]),
+    `${parts} HTLC(s) at L, incoming from S, none forwarded`,
+  );
+}
+
+/** The hold's deadline is the block it started at (now, or one before) plus the sender's budget. */
+export async function assertDeadlineIsBudget(
+  net: Pick<LndSide, 'height'>,
+  failAt: unknown,
+  holdBlocks: number,
+): Promise<void> {
+  const start = Number(failAt) - holdBlocks;
+  const h = await net.height();
+  assert.ok(start >= h - 1 && start <= h, `deadline ${String(failAt)} is the hold start + ${holdBlocks}`);
+}
+
+/** Mines `n` blocks in steps of at most 25 while the recipient sleeps, checking after each step. */
+export async function sleepBlocks(
+  net: Pick<LndSide, 'mine'>,
+  n: number,
+  stillHeld: () => Promise<void>,
+): Promise<void> {
+  for (let left = n; left > 0;) {
+    const step = Math.min(25, left);
+    await net.mine(step);
+    left -= step;
+    await stillHeld();
+  }
+}
+
+/** S has the preimage of `rHash` and R's invoice for it is settled. */
+export async function assertSettled(net: LndSide, r: AsyncPaymentResult, rHash: string): Promise<void> {
+  assert.equal(r.status, 'SUCCEEDED', `failure ${r.failureCode}`);
+  assert.ok(r.preimage, 'sender has the preimage');
+  assert.equal(sha256hex(r.preimage), rHash);
+  assert.equal(await recipientInvoiceState(net, rHash), 'SETTLED');
+}
+
+export function assertFailed(r: AsyncPaymentResult, failureCode: string): void {
+  assert.equal(r.status, 'FAILED');
+  assert.equal(r.failureCode, failureCode);
+}
+
+/** A plain (not async) payment S -> R of `sat`, paid by lncli: it succeeds and R's invoice settles. */
+export async function payPlainInvoice(net: LndSide, sat: number): Promise<void> {
+  const inv = await net.lncli<Invoice>('recipient', 'addinvoice', `--amt=${sat}`);
+  const r = await net.lncli<{ status: string }>(
+    'sender',
+    'payinvoice',
+    '--force',
+    '--json',
+    inv.payment_request,
+  );
+  assert.equal(r.status, 'SUCCEEDED');
+  assert.equal(await recipientInvoiceState(net, inv.r_hash), 'SETTLED');
+}
+
+/**
+ * S pays `inv` through L by trampoline: one HTLC over its channel to L, addressed to L's virtual
+ * channel 1x1x1, carrying the invoice for L to pay on release. `amountMsat` leaves room for the fees.
+ */
+export async function payTrampolineInvoice(
+  net: LndSide,
+  sender: LndClients,
+  a: { lsp: Uint8Array; inv: Invoice; amountMsat: bigint; messagePath: Uint8Array },
+): Promise<AsyncPaymentResult> {
+  const chan = (await net.channels('sender')).find((c) => c.remote_pubkey === hex(a.lsp))!;
+  return sendTrampolinePayment(sender, {
+    paymentHash: new Uint8Array(Buffer.from(a.inv.r_hash, 'hex')),
+    amountMsat: a.amountMsat,
+    // lncli 0.21 prints the 32-byte channel id as chan_id and the short one as scid.
+    firstChanId: (chan as { scid?: string }).scid ?? chan.chan_id,
+    lsp: a.lsp,
+    virtualChanId: ((1n << 40n) | (1n << 16n) | 1n).toString(),
+    cltvBudget: 400,
+    currentHeight: await net.height(),
+    trampolineRequest: encodeTrampolineRequest({ kind: 'invoice', invoice: a.inv.payment_request }),
+    asyncHold: { messagePaths: [a.messagePath] },
+  });
+}
+
+/** No channel anywhere in the LND network closed or closing. */
+export async function assertChannelsOpen(net: RegtestNetwork): Promise<void> {
+  assert.deepEqual(await assertNoClosures(net), []);
+}

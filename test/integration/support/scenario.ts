@@ -1,0 +1,40 @@
+// What every real-node test file sets up the same way: which LND versions to run, and scenarios
+// that keep the network's logs when one of them fails.
+import { test } from 'node:test';
+import type { LndVersion } from '../../../scripts/regtest/network.js';
+
+/** ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated), default both pinned tags. */
+export function lndVersions(): LndVersion[] {
+  return (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
+    .split(/\s+/)
+    .filter(Boolean) as LndVersion[];
+}
+
+/** LND 0.21 relays onion messages itself; 0.20 needs a direct peer connection instead. */
+export const relaysOnionMessages = (version: LndVersion): boolean => version.startsWith('v0.21.');
+
+export const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/**
+ * Remembers whether any scenario failed, so `after` can keep the network's logs for it. `guard`
+ * wraps a scenario body; `scenario` registers a guarded test.
+ */
+export class FailureFlag {
+  failed = false;
+
+  guard(fn: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      try {
+        await fn();
+      } catch (e) {
+        this.failed = true;
+        throw e;
+      }
+    };
+  }
+
+  scenario(name: string, fn: () => Promise<void>): void {
+    test(name, this.guard(fn));
+  }
+}
