@@ -10,7 +10,11 @@ import type { AsyncPaymentResult } from '../../../plugin/sender/lnd-sender.js';
 import { sendTrampolinePayment } from '../../../plugin/sender/lnd-sender.js';
 import type { LndClients } from '../../../plugin/backends/lnd/grpc.js';
 import { encodeTrampolineRequest } from '../../../plugin/protocol/trampoline-request.js';
-import { KEYSEND_PREIMAGE_TYPE, keysendPreimage } from '../../../plugin/sender/keysend-mpp.js';
+import {
+  KEYSEND_PREIMAGE_TYPE,
+  keysendPreimage,
+  sendKeysendAsync,
+} from '../../../plugin/sender/keysend-mpp.js';
 import { outKey } from '../../../plugin/backends/lnd/htlc-map.js';
 import { hex } from './scenario.js';
 
@@ -137,6 +141,25 @@ export async function payTrampolineInvoice(
     trampolineRequest: encodeTrampolineRequest({ kind: 'invoice', invoice: a.inv.payment_request }),
     asyncHold: { messagePaths: [a.messagePath] },
   });
+}
+
+/**
+ * S pays the last of `hops` by source-routed keysend with a fresh preimage, held at L for the
+ * recipient behind `messagePath`. The result's rejection is caught here, so callers await it later.
+ */
+export function payKeysend(
+  sender: LndClients,
+  a: { hops: Uint8Array[]; amountMsat: bigint; messagePath: Uint8Array },
+): { hash: string; result: Promise<AsyncPaymentResult> } {
+  const { preimage, paymentHash } = keysendPreimage();
+  const result = sendKeysendAsync(sender, {
+    preimage,
+    amountMsat: a.amountMsat,
+    hops: a.hops,
+    asyncHold: { messagePaths: [a.messagePath] },
+  });
+  result.catch(() => {});
+  return { hash: hex(paymentHash), result };
 }
 
 /**

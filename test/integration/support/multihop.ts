@@ -57,6 +57,15 @@ export class ViaX {
   }
 }
 
+/** R's message path as RL's sidecar issued it (its 'client message path' line for `client`). */
+export async function clientMessagePath(rlsp: Sidecar, client: string): Promise<Uint8Array> {
+  const line = await rlsp.waitLog(
+    'client message path for R',
+    (l) => l.message === 'client message path' && l.client === client,
+  );
+  return new Uint8Array(Buffer.from(String(line.messagePath), 'hex'));
+}
+
 /** No channel of these LND nodes closed or closing. */
 export async function assertLndChannelsOpen(net: MultihopNet, names: readonly string[]): Promise<void> {
   for (const n of names) {
