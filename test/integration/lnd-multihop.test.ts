@@ -8,12 +8,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RegtestNetwork, type NodeName } from '../../scripts/regtest/network.js';
-import { keysendPreimage, sendKeysendAsync } from '../../plugin/sender/keysend-mpp.js';
 import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { Sidecar, clientsFor, htlcsFor } from '../../scripts/regtest/lsp.js';
 import { FailureFlag, fromHex, hex, lndVersions, relaysOnionMessages } from './support/scenario.js';
-import { assertSettled, payTrampolineKeysend, said, waitHeldAtLsp } from './support/holds.js';
-import { ViaX, assertLndChannelsOpen, holdStoreRelease, type HoldRun } from './support/multihop.js';
+import { assertSettled, payKeysend, payTrampolineKeysend, said, waitHeldAtLsp } from './support/holds.js';
+import {
+  ViaX,
+  assertLndChannelsOpen,
+  clientMessagePath,
+  holdStoreRelease,
+  type HoldRun,
+} from './support/multihop.js';
 
 const versions = lndVersions();
 
@@ -59,11 +64,7 @@ for (const version of versions) {
         rlsp = new Sidecar(net, ['--recipient-lsp=true'], 'rlsp');
         await lsp.start();
         await rlsp.start();
-        const line = await rlsp.waitLog(
-          'client message path for R',
-          (l) => l.message === 'client message path' && l.client === hex(pk.recipient!),
-        );
-        messagePath = fromHex(String(line.messagePath));
+        messagePath = await clientMessagePath(rlsp, hex(pk.recipient!));
         sender = clientsFor(await net.nodeInfo('sender'));
       });
 
@@ -122,16 +123,13 @@ for (const version of versions) {
           await recipientOffline();
           const mL = lsp.lines.length;
           const mR = rlsp.lines.length;
-          const { preimage, paymentHash } = keysendPreimage();
-          const result = sendKeysendAsync(sender, {
-            preimage,
-            amountMsat: 20_000_000n,
+          const p = payKeysend(sender, {
             hops: [pk.lsp!, pk.middle!, pk.rlsp!, pk.recipient!],
-            asyncHold: { messagePaths: [messagePath] },
+            amountMsat: 20_000_000n,
+            messagePath,
           });
-          result.catch(() => {});
-          await holdStoreRelease(hold(), hex(paymentHash), mL, mR);
-          await assertSettled(net, await result, hex(paymentHash));
+          await holdStoreRelease(hold(), p.hash, mL, mR);
+          await assertSettled(net, await p.result, p.hash);
           await assertLspsNotPeers();
           await assertLndChannelsOpen(net, net.names);
         }),
