@@ -13,14 +13,16 @@ import { ClnLspNetwork } from '../regtest/cln-network.js';
 import { ClnNode, clnBinaries } from '../regtest/cln-node.js';
 import { CHANNEL_CAPACITY_SAT, CHANNEL_PUSH_SAT, repoRoot } from '../regtest/network.js';
 import { freePorts } from '../regtest/ports.js';
-import { clientsFor, testLog, type Invoice } from '../regtest/lsp.js';
+import { clientsFor, type Invoice } from '../regtest/lsp.js';
+import { recipientAgent } from '../regtest/recipient.js';
 import { waitFor } from '../regtest/wait.js';
 import { unary, type LndClients } from '../../plugin/backends/lnd/grpc.js';
 import type { HtlcAttemptMsg, RouteMsg } from '../../plugin/backends/lnd/messages.js';
-import { LndRecipientAgent, newPathId } from '../../plugin/recipient/lnd-agent.js';
+import { type LndRecipientAgent, newPathId } from '../../plugin/recipient/lnd-agent.js';
 import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
 import { sendAsyncPayment } from '../../plugin/sender/lnd-sender.js';
 import { median, type Figure } from './table.js';
+import { interleaved } from './network.js';
 
 const SAT = 1_000;
 const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
@@ -58,15 +60,7 @@ export async function benchClnNetwork(o: ClnBenchOptions): Promise<Figure[]> {
     };
     sender = clientsFor(net.node('sender'));
     const s = sender;
-    agent = new LndRecipientAgent({
-      lnd: {
-        rpc: net.node('recipient').grpcHost,
-        tlsCertPath: net.node('recipient').tlsCertPath,
-        macaroonPath: net.node('recipient').adminMacaroonPath,
-      },
-      log: testLog.child({ agent: 'recipient' }),
-      via: [pk.rlsp],
-    });
+    agent = recipientAgent(net.node('recipient'), 'recipient', [pk.rlsp]);
     let lastRelease = 0;
     agent.onRelease(() => {
       lastRelease = performance.now();
@@ -123,24 +117,15 @@ export async function benchClnNetwork(o: ClnBenchOptions): Promise<Figure[]> {
       return end - lastRelease;
     }
 
-    const runs: Record<'with' | 'without' | 'held', () => Promise<number>> = {
-      with: () => plain(pk.lsp),
-      without: () => plain(pk.plain),
-      held,
-    };
     log('cln network: warm-up');
-    for (const k of ['with', 'without', 'held', 'with', 'without'] as const) await runs[k]();
-    const got: Record<keyof typeof runs, number[]> = { with: [], without: [], held: [] };
-    const order = ['with', 'without', 'held'] as const;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < order.length; j++) {
-        const k = order[(i + j) % order.length]!;
-        got[k].push(await runs[k]());
-      }
-      log(
-        `cln network: ${i + 1}/${n} plain via L ${Math.round(got.with[i]!)} ms, via L' (no plugin) ${Math.round(got.without[i]!)} ms, release-to-settle ${Math.round(got.held[i]!)} ms`,
-      );
-    }
+    const got = await interleaved(
+      n,
+      { with: () => plain(pk.lsp), without: () => plain(pk.plain), held },
+      (i, g) =>
+        log(
+          `cln network: ${i + 1}/${n} plain via L ${Math.round(g.with[i]!)} ms, via L' (no plugin) ${Math.round(g.without[i]!)} ms, release-to-settle ${Math.round(g.held[i]!)} ms`,
+        ),
+    );
 
     const withPlugin = median(got.with);
     const without = median(got.without);

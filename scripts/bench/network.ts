@@ -8,17 +8,42 @@
 // so load drift on this shared machine hits all alike.
 import { performance } from 'node:perf_hooks';
 import { RegtestNetwork, type LndVersion } from '../regtest/network.js';
-import { Sidecar, addInvoice, clientsFor, testLog } from '../regtest/lsp.js';
-import { waitFor } from '../regtest/wait.js';
+import { Sidecar, addInvoice, clientsFor } from '../regtest/lsp.js';
+import { recipientAgent, waitSenderKnowsRecipient } from '../regtest/recipient.js';
 import { unary, type LndClients } from '../../plugin/backends/lnd/grpc.js';
 import type { HtlcAttemptMsg, RouteMsg } from '../../plugin/backends/lnd/messages.js';
-import { LndRecipientAgent, newPathId } from '../../plugin/recipient/lnd-agent.js';
+import { type LndRecipientAgent, newPathId } from '../../plugin/recipient/lnd-agent.js';
 import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
 import { sendAsyncPayment } from '../../plugin/sender/lnd-sender.js';
 import { median, type Figure } from './table.js';
 
 const SAT = 1_000;
 const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+
+/** The three kinds of timed payment both network benches compare. */
+export type Kind = 'with' | 'without' | 'held';
+
+/**
+ * Warms up (each kind once or twice), then runs every kind `n` times, interleaved with the order
+ * rotating each round so load drift hits all alike; `round(i, got)` after each round.
+ */
+export async function interleaved(
+  n: number,
+  runs: Record<Kind, () => Promise<number>>,
+  round: (i: number, got: Record<Kind, number[]>) => void,
+): Promise<Record<Kind, number[]>> {
+  for (const k of ['with', 'without', 'held', 'with', 'without'] as const) await runs[k]();
+  const got: Record<Kind, number[]> = { with: [], without: [], held: [] };
+  const order = ['with', 'without', 'held'] as const;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < order.length; j++) {
+      const k = order[(i + j) % order.length]!;
+      got[k].push(await runs[k]());
+    }
+    round(i, got);
+  }
+  return got;
+}
 
 export async function benchNetwork(n: number, log: (s: string) => void): Promise<Figure[]> {
   const version = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS?.split(/\s+/)[0] ??
@@ -32,29 +57,14 @@ export async function benchNetwork(n: number, log: (s: string) => void): Promise
     const pk: Record<string, Uint8Array> = {};
     for (const x of ['sender', 'lsp', 'lsp2', 'rlsp', 'recipient'] as const)
       pk[x] = fromHex(await net.node(x).pubkey());
-    await waitFor('sender knows the recipient node announcement', async () => {
-      const info = await net.lncli<{ node?: { features?: Record<string, unknown> } }>(
-        'sender',
-        'getnodeinfo',
-        `--pub_key=${Buffer.from(pk.recipient!).toString('hex')}`,
-      );
-      return info.node?.features !== undefined && ('14' in info.node.features || '15' in info.node.features);
-    });
+    await waitSenderKnowsRecipient(net, pk.recipient!);
     const native = version.startsWith('v0.21.');
     if (!native) await net.connectPeers('lsp', 'recipient');
     sidecar = new Sidecar(net);
     await sidecar.start();
     sender = clientsFor(await net.nodeInfo('sender'));
     const s = sender;
-    agent = new LndRecipientAgent({
-      lnd: {
-        rpc: net.node('recipient').grpcHost,
-        tlsCertPath: net.node('recipient').tlsCertPath,
-        macaroonPath: net.node('recipient').adminMacaroonPath,
-      },
-      log: testLog.child({ agent: 'recipient' }),
-      via: native ? [pk.rlsp!] : [],
-    });
+    agent = recipientAgent(net.node('recipient'), 'recipient', native ? [pk.rlsp!] : []);
     let lastRelease = 0;
     agent.onRelease(() => {
       lastRelease = performance.now();
@@ -107,24 +117,15 @@ export async function benchNetwork(n: number, log: (s: string) => void): Promise
       return end - lastRelease;
     }
 
-    const runs: Record<'with' | 'without' | 'held', () => Promise<number>> = {
-      with: () => plain(pk.lsp!),
-      without: () => plain(pk.lsp2!),
-      held,
-    };
     log('network: warm-up');
-    for (const k of ['with', 'without', 'held', 'with', 'without'] as const) await runs[k]();
-    const got: Record<keyof typeof runs, number[]> = { with: [], without: [], held: [] };
-    const order = ['with', 'without', 'held'] as const;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < order.length; j++) {
-        const k = order[(i + j) % order.length]!;
-        got[k].push(await runs[k]());
-      }
-      log(
-        `network: ${i + 1}/${n} plain via L ${Math.round(got.with[i]!)} ms, via L' (no sidecar) ${Math.round(got.without[i]!)} ms, release-to-settle ${Math.round(got.held[i]!)} ms`,
-      );
-    }
+    const got = await interleaved(
+      n,
+      { with: () => plain(pk.lsp!), without: () => plain(pk.lsp2!), held },
+      (i, g) =>
+        log(
+          `network: ${i + 1}/${n} plain via L ${Math.round(g.with[i]!)} ms, via L' (no sidecar) ${Math.round(g.without[i]!)} ms, release-to-settle ${Math.round(g.held[i]!)} ms`,
+        ),
+    );
 
     const withSidecar = median(got.with);
     const without = median(got.without);

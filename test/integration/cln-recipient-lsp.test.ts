@@ -6,34 +6,26 @@
 // Versions: ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated; default both, see below).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ClnLspNetwork } from '../../scripts/regtest/cln-network.js';
-import type { LndVersion } from '../../scripts/regtest/binaries.js';
-import type { PluginLogLine } from '../../scripts/regtest/cln-node.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
 import { Sidecar, clientsFor, testLog, type LogLine } from '../../scripts/regtest/lsp.js';
-import { sendTrampolinePayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
-import { KEYSEND_PREIMAGE_TYPE, keysendPreimage, sendKeysendAsync } from '../../plugin/sender/keysend-mpp.js';
-import { encodeTrampolineRequest } from '../../plugin/protocol/trampoline-request.js';
 import { buildHeldHtlcAvailableVariants, buildReleasePath } from '../../plugin/protocol/onion-message.js';
-import { outKey } from '../../plugin/backends/lnd/htlc-map.js';
 import { LndOnionTransport } from '../../plugin/backends/lnd/onion-transport.js';
 import { unary, type LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { clientPathId } from '../../plugin/recipient-lsp/client-path.js';
 import { CLIENT_PATH_KEY_LABEL } from '../../plugin/backends/cln/recipient-lsp-host.js';
+import { FailureFlag, fromHex, hex, lndVersions } from './support/scenario.js';
+import { assertSettled, payKeysend, payPlainInvoice, payTrampolineKeysend, said } from './support/holds.js';
+import { pluginLog, releasedFor, storedFor } from './support/logs.js';
 
 // Both versions: L and RL are direct peers, so no LND has to relay an onion message. LND 0.20 neither
 // parses nor relays them; L's sidecar sends and takes them as custom message 513 from RL, which
 // lightningd speaks natively (S does the same for the forged notices of scenario 3).
-const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
-  .split(/\s+/)
-  .filter(Boolean) as LndVersion[];
+const versions = lndVersions();
 
-const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 /** Blocks mined while each payment is held: the hold lasts through them, then settles. */
 const HOLD_BLOCKS_MINED = 24;
 
@@ -45,7 +37,7 @@ for (const version of versions) {
       let net: ClnLspNetwork;
       let lsp: Sidecar;
       let sender: LndClients;
-      let failed = false;
+      const run = new FailureFlag();
       const native = version.startsWith('v0.21.');
       const pk: Record<string, Uint8Array> = {};
       /** R's message path, issued by RL (async-trampoline-message-path). */
@@ -75,32 +67,13 @@ for (const version of versions) {
       after(async () => {
         sender?.close();
         await lsp?.kill('SIGTERM');
-        await net?.teardown({ keepLogs: failed || process.env.KEEP_LOGS === '1' });
+        await net?.teardown({ keepLogs: run.failed || process.env.KEEP_LOGS === '1' });
       });
 
-      const guard = (fn: () => Promise<void>) => async (): Promise<void> => {
-        try {
-          await fn();
-        } catch (e) {
-          failed = true;
-          throw e;
-        }
-      };
-
       // RL's plugin log (lightningd passes our JSON lines on to its stderr).
-      const rlLines = (): PluginLogLine[] => net.cln.pluginLines();
-      const rlMark = (): number => rlLines().length;
-      const rlWait = (what: string, pred: (l: PluginLogLine) => boolean, from = 0): Promise<PluginLogLine> =>
-        waitFor(`RL plugin log: ${what}`, () => rlLines().slice(from).find(pred), {
-          timeoutMs: 120_000,
-          intervalMs: 300,
-        });
-      const rlCount = (pred: (l: PluginLogLine) => boolean, from = 0): number =>
-        rlLines().slice(from).filter(pred).length;
-      const isStoredForR = (l: PluginLogLine | LogLine): boolean =>
-        l.message === 'held_htlc_available stored' && l.client === hex(pk.recipient!);
-      const isReleasedForR = (l: PluginLogLine): boolean =>
-        l.message === 'released for client' && l.client === hex(pk.recipient!);
+      const rl = pluginLog({ pluginLines: () => net.cln.pluginLines() }, 'RL plugin log');
+      const isStoredForR = (l: LogLine): boolean => storedFor(hex(pk.recipient!))(l);
+      const isReleasedForR = (l: LogLine): boolean => releasedFor(hex(pk.recipient!))(l);
 
       async function recipientOffline(): Promise<void> {
         if (net.node('recipient').isRunning) await net.stopLnd('recipient');
@@ -135,25 +108,12 @@ for (const version of versions) {
         return r.channels.flatMap((c) => c.htlcs ?? []).filter((h) => h.payment_hash === hash);
       }
 
-      function keysend(sat: number) {
-        const { preimage, paymentHash } = keysendPreimage();
-        const result = sendKeysendAsync(sender, {
-          preimage,
-          amountMsat: BigInt(sat) * 1000n,
+      const keysend = (sat: number) =>
+        payKeysend(sender, {
           hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
-          asyncHold: { messagePaths: [messagePath] },
+          amountMsat: BigInt(sat) * 1000n,
+          messagePath,
         });
-        result.catch(() => {});
-        return { preimage, hash: hex(paymentHash), result };
-      }
-
-      async function assertSettled(r: AsyncPaymentResult, hash: string): Promise<void> {
-        assert.equal(r.status, 'SUCCEEDED', `payment failed: ${r.failureCode}`);
-        assert.ok(r.preimage, 'S has the preimage');
-        assert.equal(sha(r.preimage), hash);
-        const inv = await net.lncli<{ state: string }>('recipient', 'lookupinvoice', hash);
-        assert.equal(inv.state, 'SETTLED', 'R settled it');
-      }
 
       /** RL's mailbox (in lightning-dir/regtest/, the plugin's default data dir), read beside it (WAL). */
       function storedAtRl(): Map<string, number> {
@@ -175,50 +135,36 @@ for (const version of versions) {
       async function heldAndStored(hash: string, mL: number, mR: number): Promise<void> {
         await lsp.waitLog('holding', (l) => l.message === 'holding htlc', mL);
         await waitHeldAtL(hash);
-        await rlWait('stored for R', isStoredForR, mR);
+        await rl.waitLog('stored for R', isStoredForR, mR);
         // Time passes during the hold; nothing moves until R is back.
         await net.mine(HOLD_BLOCKS_MINED);
         assert.equal(storedAtRl().get(hex(pk.recipient!)), 1, "the notice in RL's mailbox, for R");
         await waitHeldAtL(hash);
         assert.deepEqual(await rlHtlcs(hash), [], 'nothing forwarded to RL yet');
-        assert.equal(rlCount(isReleasedForR, mR), 0, 'no release while R is away');
+        assert.equal(rl.count(isReleasedForR, mR), 0, 'no release while R is away');
       }
 
       test(
         'scenario 6: a plain payment through RL (CLN) passes untouched',
-        guard(async () => {
+        run.guard(async () => {
           const mL = lsp.lines.length;
-          const mR = rlMark();
+          const mR = rl.mark();
           const settledForwards = async (): Promise<{ in_msat: number }[]> =>
             (await net.cln.rpc<{ forwards: { in_msat: number }[] }>('listforwards', { status: 'settled' }))
               .forwards;
           const before = (await settledForwards()).length;
-          const inv = await net.lncli<{ r_hash: string; payment_request: string }>(
-            'recipient',
-            'addinvoice',
-            '--amt=1000',
-          );
-          const r = await net.lncli<{ status: string }>(
-            'sender',
-            'payinvoice',
-            '--force',
-            '--json',
-            inv.payment_request,
-          );
-          assert.equal(r.status, 'SUCCEEDED');
-          const state = await net.lncli<{ state: string }>('recipient', 'lookupinvoice', inv.r_hash);
-          assert.equal(state.state, 'SETTLED');
+          await payPlainInvoice(net, 1000);
           // RL's lightningd forwarded it (our htlc_accepted hook saw it and let it continue); its
           // listforwards names no payment hash, so: one more settled forward, of at least the amount.
           const after = await settledForwards();
           assert.equal(after.length, before + 1, 'RL settled one forward');
           assert.ok(after.at(-1)!.in_msat >= 1_000_000, `forward of ${after.at(-1)!.in_msat} msat`);
           assert.equal(
-            rlCount((l) => l.message === 'holding htlc', mR),
+            rl.count((l) => l.message === 'holding htlc', mR),
             0,
             'RL held nothing',
           );
-          assert.equal(rlCount(isStoredForR, mR), 0, 'RL stored nothing');
+          assert.equal(rl.count(isStoredForR, mR), 0, 'RL stored nothing');
           assert.equal(
             lsp.count((l) => l.message === 'holding htlc', mL),
             0,
@@ -229,15 +175,15 @@ for (const version of versions) {
 
       test(
         'scenario 1: keysend, source-routed: L holds, RL (CLN) stores, R returns, RL releases, L forwards, R settles',
-        guard(async () => {
+        run.guard(async () => {
           await recipientOffline();
           const mL = lsp.lines.length;
-          const mR = rlMark();
+          const mR = rl.mark();
           const p = keysend(20_000);
           await heldAndStored(p.hash, mL, mR);
           await recipientReturns();
-          await rlWait('RL released for R', isReleasedForR, mR);
-          await assertSettled(await p.result, p.hash);
+          await rl.waitLog('RL released for R', isReleasedForR, mR);
+          await assertSettled(net, await p.result, p.hash);
           assert.ok(lsp.count((l) => l.message === 'hold released', mL) >= 1, 'L released the hold');
           await waitFor('RL mailbox empty for R', () => (storedAtRl().get(hex(pk.recipient!)) ?? 0) === 0);
         }),
@@ -245,43 +191,27 @@ for (const version of versions) {
 
       test(
         'scenario 1: keysend, trampoline: on release L pays R by keysend with the sender preimage',
-        guard(async () => {
+        run.guard(async () => {
           await recipientOffline();
           const mL = lsp.lines.length;
-          const mR = rlMark();
-          const { preimage, paymentHash } = keysendPreimage();
-          const hash = hex(paymentHash);
-          const chan = (await net.channels('sender')).find((c) => c.remote_pubkey === hex(pk.lsp!))!;
-          const deliver = 10_000_000n;
-          const result = sendTrampolinePayment(sender, {
-            paymentHash,
-            deliverMsat: deliver,
-            firstChanId: (chan as { scid?: string }).scid ?? chan.chan_id,
+          const mR = rl.mark();
+          const { hash, result } = await payTrampolineKeysend(net, sender, {
             lsp: pk.lsp!,
-            trampolineRequest: encodeTrampolineRequest({
-              kind: 'keysend',
-              outgoingNodeId: pk.recipient!,
-              amtToForward: deliver,
-            }),
-            lspRecords: { [outKey(KEYSEND_PREIMAGE_TYPE)]: preimage },
-            asyncHold: { messagePaths: [messagePath] },
+            recipient: pk.recipient!,
+            deliverMsat: 10_000_000n,
+            messagePath,
           });
-          result.catch(() => {});
           await heldAndStored(hash, mL, mR);
           await recipientReturns();
-          await rlWait('RL released for R', isReleasedForR, mR);
-          await assertSettled(await result, hash);
-          await lsp.waitLog(
-            'settled by payment',
-            (l) => l.message === 'trampoline payment succeeded; settling',
-            mL,
-          );
+          await rl.waitLog('RL released for R', isReleasedForR, mR);
+          await assertSettled(net, await result, hash);
+          await lsp.waitLog('settled by payment', said('trampoline payment succeeded; settling'), mL);
         }),
       );
 
       test(
         'scenario 3: a forged client path and a non-client are dropped with a log line; RL keeps working',
-        guard(async () => {
+        run.guard(async () => {
           await recipientOffline();
           // S talks to RL directly, as any node on the network could.
           await net.connectLndTo('sender', hex(pk.rlsp!), net.cln.p2pHost);
@@ -319,9 +249,9 @@ for (const version of versions) {
           });
           const forgedId = clientPathId(fromHex(secret), hex(pk.recipient!));
           forgedId[31]! ^= 0x01;
-          let m = rlMark();
+          let m = rl.mark();
           await notify(buildReleasePath(pk.rlsp!, forgedId));
-          const forged = await rlWait('forged dropped', (l) => /does not verify/.test(l.message), m);
+          const forged = await rl.waitLog('forged dropped', (l) => /does not verify/.test(l.message), m);
           assert.equal(forged.why, 'hmac');
           assert.equal(forged.level, 'warn');
 
@@ -331,51 +261,51 @@ for (const version of versions) {
             { node: hex(pk.sender!) },
           );
           assert.equal(issued.has_channel, false);
-          m = rlMark();
+          m = rl.mark();
           await notify(fromHex(issued.message_path));
-          await rlWait('non-client dropped', (l) => /without a channel to us/.test(l.message), m);
+          await rl.waitLog('non-client dropped', (l) => /without a channel to us/.test(l.message), m);
           assert.equal(storedAtRl().get(hex(pk.sender!)) ?? 0, 0);
           assert.equal(storedAtRl().get(hex(pk.recipient!)) ?? 0, 0);
-          assert.equal(rlCount(isStoredForR, m), 0, 'nothing stored for R');
+          assert.equal(rl.count(isStoredForR, m), 0, 'nothing stored for R');
 
           // RL keeps working: a real payment is stored and released.
           await net.lncli('sender', 'disconnect', hex(pk.rlsp!));
           const mL = lsp.lines.length;
-          const mR = rlMark();
+          const mR = rl.mark();
           const p = keysend(5_000);
           await lsp.waitLog('holding', (l) => l.message === 'holding htlc', mL);
-          await rlWait('stored for R', isStoredForR, mR);
+          await rl.waitLog('stored for R', isStoredForR, mR);
           await net.mine(2);
           await recipientReturns();
-          await rlWait('RL released for R', isReleasedForR, mR);
-          await assertSettled(await p.result, p.hash);
+          await rl.waitLog('RL released for R', isReleasedForR, mR);
+          await assertSettled(net, await p.result, p.hash);
         }),
       );
 
       test(
         'scenario 2: RL lightningd SIGKILLed (and L) while the notice is stored; after restarts the release still happens',
-        guard(async () => {
+        run.guard(async () => {
           await recipientOffline();
           const mL = lsp.lines.length;
-          const mR = rlMark();
+          const mR = rl.mark();
           const p = keysend(7_000);
           await lsp.waitLog('holding', (l) => l.message === 'holding htlc', mL);
-          await rlWait('stored for R', isStoredForR, mR);
+          await rl.waitLog('stored for R', isStoredForR, mR);
           await net.cln.kill();
           await lsp.kill('SIGKILL');
           await waitHeldAtL(p.hash);
           await net.mine(HOLD_BLOCKS_MINED);
-          const mR2 = rlMark();
+          const mR2 = rl.mark();
           await net.startCln();
-          const started = await rlWait('RL restarted', (l) => l.message === 'recipient-lsp started', mR2);
+          const started = await rl.waitLog('RL restarted', (l) => l.message === 'recipient-lsp started', mR2);
           assert.ok(Number(started.stored) >= 1, 'the notice survived the SIGKILL');
           await lsp.start();
           await net.waitLspChannelsNormal(1);
           await waitHeldAtL(p.hash);
-          assert.equal(rlCount(isReleasedForR, mR2), 0, 'no release while R is away');
+          assert.equal(rl.count(isReleasedForR, mR2), 0, 'no release while R is away');
           await recipientReturns();
-          await rlWait('RL released for R after its restart', isReleasedForR, mR2);
-          await assertSettled(await p.result, p.hash);
+          await rl.waitLog('RL released for R after its restart', isReleasedForR, mR2);
+          await assertSettled(net, await p.result, p.hash);
           const closed = await net.lncli<{ channels: unknown[] }>('lsp', 'closedchannels');
           assert.equal(closed.channels.length, 0, 'no channel closed');
         }),

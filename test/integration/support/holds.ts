@@ -10,6 +10,12 @@ import type { AsyncPaymentResult } from '../../../plugin/sender/lnd-sender.js';
 import { sendTrampolinePayment } from '../../../plugin/sender/lnd-sender.js';
 import type { LndClients } from '../../../plugin/backends/lnd/grpc.js';
 import { encodeTrampolineRequest } from '../../../plugin/protocol/trampoline-request.js';
+import {
+  KEYSEND_PREIMAGE_TYPE,
+  keysendPreimage,
+  sendKeysendAsync,
+} from '../../../plugin/sender/keysend-mpp.js';
+import { outKey } from '../../../plugin/backends/lnd/htlc-map.js';
 import { hex } from './scenario.js';
 
 export const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -135,6 +141,54 @@ export async function payTrampolineInvoice(
     trampolineRequest: encodeTrampolineRequest({ kind: 'invoice', invoice: a.inv.payment_request }),
     asyncHold: { messagePaths: [a.messagePath] },
   });
+}
+
+/**
+ * S pays the last of `hops` by source-routed keysend with a fresh preimage, held at L for the
+ * recipient behind `messagePath`. The result's rejection is caught here, so callers await it later.
+ */
+export function payKeysend(
+  sender: LndClients,
+  a: { hops: Uint8Array[]; amountMsat: bigint; messagePath: Uint8Array },
+): { hash: string; result: Promise<AsyncPaymentResult> } {
+  const { preimage, paymentHash } = keysendPreimage();
+  const result = sendKeysendAsync(sender, {
+    preimage,
+    amountMsat: a.amountMsat,
+    hops: a.hops,
+    asyncHold: { messagePaths: [a.messagePath] },
+  });
+  result.catch(() => {});
+  return { hash: hex(paymentHash), result };
+}
+
+/**
+ * S pays `recipient` through L by trampoline keysend: one HTLC over its channel to L carrying a fresh
+ * preimage for L (the sender's, so S learns it on settle) to pay `recipient` by keysend on release.
+ * The result's rejection is caught here, so the caller may await it later.
+ */
+export async function payTrampolineKeysend(
+  net: Pick<LndSide, 'channels'>,
+  sender: LndClients,
+  a: { lsp: Uint8Array; recipient: Uint8Array; deliverMsat: bigint; messagePath: Uint8Array },
+): Promise<{ hash: string; result: Promise<AsyncPaymentResult> }> {
+  const { preimage, paymentHash } = keysendPreimage();
+  const chan = (await net.channels('sender')).find((c) => c.remote_pubkey === hex(a.lsp))!;
+  const result = sendTrampolinePayment(sender, {
+    paymentHash,
+    deliverMsat: a.deliverMsat,
+    firstChanId: (chan as { scid?: string }).scid ?? chan.chan_id,
+    lsp: a.lsp,
+    trampolineRequest: encodeTrampolineRequest({
+      kind: 'keysend',
+      outgoingNodeId: a.recipient,
+      amtToForward: a.deliverMsat,
+    }),
+    lspRecords: { [outKey(KEYSEND_PREIMAGE_TYPE)]: preimage },
+    asyncHold: { messagePaths: [a.messagePath] },
+  });
+  result.catch(() => {});
+  return { hash: hex(paymentHash), result };
 }
 
 /** No channel anywhere in the LND network closed or closing. */
