@@ -1,5 +1,5 @@
 // Trampoline keysend delivery on Core Lightning. lightningd's keysend draws its own preimage, so we
-// cannot use it to pay with the sender's; instead we route with getroute, build the onion ourselves
+// cannot use it to pay with the sender's; instead we route with getroutes, build the onion ourselves
 // (final payload carries the bLIP-3 preimage record) and hand it to sendonion, then waitsendpay.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils.js';
@@ -13,10 +13,8 @@ import { ClnRpcError, RPC_TRANSPORT_ERROR, type RpcCaller } from './rpc-client.j
 export const KEYSEND_PREIMAGE_TYPE = 5482373484n;
 /** CLTV delta we give the recipient, as the LND path does (LND's keysend default). */
 export const KEYSEND_FINAL_CLTV = 40;
-/** getroute's riskfactor: the price of locked-up funds; only ranks routes. */
-const RISKFACTOR = 10;
 
-/** One getroute hop, checked. */
+/** One hop of a route, checked. */
 export interface RouteHop {
   id: string;
   channel: string;
@@ -87,22 +85,28 @@ export async function payKeysend(rpc: RpcCaller, req: PayRequest): Promise<PayRe
   const height = info.blockheight;
   let raw: unknown;
   try {
-    const res = await rpc.call<{ route?: unknown }>('getroute', {
-      id: dest,
+    // getroute is deprecated in v26; askrene's getroutes with xpay's layers (our own channels at
+    // their live capacity, no fee to ourselves), one part, within the fee and delay limits.
+    const res = await rpc.call<{ routes?: { path?: unknown }[] }>('getroutes', {
+      source: await ourId(rpc),
+      destination: dest,
       amount_msat: amount.toString(),
-      riskfactor: RISKFACTOR,
-      cltv: KEYSEND_FINAL_CLTV,
+      layers: ['auto.localchans', 'auto.sourcefree'],
+      maxfee_msat: (req.maxAmountMsat - amount).toString(),
+      final_cltv: KEYSEND_FINAL_CLTV,
+      maxdelay: Math.max(0, Math.min(2016, req.maxExpiry - height)),
+      maxparts: 1,
     });
-    raw = res.route;
+    raw = res.routes?.[0]?.path;
   } catch (e) {
     if (e instanceof ClnRpcError && e.code !== RPC_TRANSPORT_ERROR)
       return { ok: false, reason: `no route to ${dest}: ${e.message}` };
     throw e;
   }
   const route = parseRoute(raw);
-  if (!route) return { ok: false, reason: 'getroute returned a route we cannot read' };
+  if (!route) return { ok: false, reason: 'getroutes returned a route we cannot read' };
   const first = route[0]!;
-  if (route.at(-1)!.id !== dest) return { ok: false, reason: 'getroute did not end at the recipient' };
+  if (route.at(-1)!.id !== dest) return { ok: false, reason: 'getroutes did not end at the recipient' };
   if (first.amountMsat > req.maxAmountMsat)
     return {
       ok: false,
@@ -142,24 +146,35 @@ export async function payKeysend(rpc: RpcCaller, req: PayRequest): Promise<PayRe
   }
 }
 
+/** getroutes' path: per channel, what reaches its far end (the HTLC's amount and CLTV delta). */
 function parseRoute(v: unknown): RouteHop[] | undefined {
   if (!Array.isArray(v) || v.length === 0) return undefined;
   const out: RouteHop[] = [];
   for (const h of v as Record<string, unknown>[]) {
-    const amt = h.amount_msat;
+    const amt = h.amount_out_msat;
+    const scid =
+      typeof h.short_channel_id_dir === 'string'
+        ? /^(\d+x\d+x\d+)\/[01]$/.exec(h.short_channel_id_dir)
+        : null;
     if (
-      typeof h.id !== 'string' ||
-      !/^0[23][0-9a-f]{64}$/.test(h.id) ||
-      typeof h.channel !== 'string' ||
+      typeof h.node_id_out !== 'string' ||
+      !/^0[23][0-9a-f]{64}$/.test(h.node_id_out) ||
+      !scid ||
       (typeof amt !== 'number' && typeof amt !== 'string') ||
-      typeof h.delay !== 'number'
+      typeof h.cltv_out !== 'number'
     )
       return undefined;
     const msat = String(amt).replace(/msat$/, '');
-    if (!/^\d+$/.test(msat) || !/^\d+x\d+x\d+$/.test(h.channel)) return undefined;
-    out.push({ id: h.id, channel: h.channel, amountMsat: BigInt(msat), delay: h.delay });
+    if (!/^\d+$/.test(msat)) return undefined;
+    out.push({ id: h.node_id_out, channel: scid[1]!, amountMsat: BigInt(msat), delay: h.cltv_out });
   }
   return out;
+}
+
+async function ourId(rpc: RpcCaller): Promise<string> {
+  const info = await rpc.call<{ id?: unknown }>('getinfo');
+  if (typeof info.id !== 'string') throw new Error('getinfo: no node id');
+  return info.id;
 }
 
 /** waitsendpay's routing failure, named (failcodename, erring node) when lightningd decoded it. */

@@ -25,16 +25,33 @@ const PREIMAGE = keyOf(0x5a);
 const HASH = sha256(PREIMAGE);
 const HEIGHT = 500;
 
-// As getroute answers for L -> RL -> R, 100000 msat to R, RL charging 1001 msat and 40 blocks.
-const ROUTE = [
-  { id: RL_ID, channel: '103x1x0', direction: 0, amount_msat: 101001, delay: 80, style: 'tlv' },
-  { id: R_ID, channel: '110x2x1', direction: 1, amount_msat: 100000, delay: 40, style: 'tlv' },
+const L_ID = bytesToHex(ec.publicKey(keyOf(0x33)));
+// As getroutes answers for L -> RL -> R, 100000 msat to R, RL charging 1001 msat and 40 blocks.
+const PATH = [
+  {
+    short_channel_id_dir: '103x1x0/0',
+    node_id_in: L_ID,
+    node_id_out: RL_ID,
+    amount_in_msat: 101001,
+    amount_out_msat: 101001,
+    cltv_in: 80,
+    cltv_out: 80,
+  },
+  {
+    short_channel_id_dir: '110x2x1/1',
+    node_id_in: RL_ID,
+    node_id_out: R_ID,
+    amount_in_msat: 101001,
+    amount_out_msat: 100000,
+    cltv_in: 80,
+    cltv_out: 40,
+  },
 ];
-const HOPS: RouteHop[] = ROUTE.map((h) => ({
-  id: h.id,
-  channel: h.channel,
-  amountMsat: BigInt(h.amount_msat),
-  delay: h.delay,
+const HOPS: RouteHop[] = PATH.map((h) => ({
+  id: h.node_id_out,
+  channel: h.short_channel_id_dir.split('/')[0]!,
+  amountMsat: BigInt(h.amount_out_msat),
+  delay: h.cltv_out,
 }));
 
 /** Peels `onion` as RL, then as R, and checks every layer says what the route asked. */
@@ -75,8 +92,8 @@ function fakeRpc(answers: Record<string, (p: Record<string, unknown>) => unknown
 }
 
 const stdAnswers = (): Record<string, (p: Record<string, unknown>) => unknown> => ({
-  getinfo: () => ({ blockheight: HEIGHT }),
-  getroute: () => ({ route: ROUTE }),
+  getinfo: () => ({ blockheight: HEIGHT, id: L_ID }),
+  getroutes: () => ({ probability_ppm: 900000, routes: [{ path: PATH }] }),
   sendonion: () => ({ status: 'pending' }),
   waitsendpay: () => ({ status: 'complete', payment_preimage: bytesToHex(PREIMAGE) }),
 });
@@ -112,9 +129,11 @@ describe('CLN keysend delivery with the sender preimage', () => {
     const { rpc, calls } = fakeRpc(stdAnswers());
     const r = await payKeysend(rpc, req());
     assert.deepEqual(r, { ok: true, preimage: PREIMAGE });
-    const route = calls.find((c) => c.method === 'getroute')!.params;
-    assert.equal(route.id, R_ID);
+    const route = calls.find((c) => c.method === 'getroutes')!.params;
+    assert.equal(route.source, L_ID);
+    assert.equal(route.destination, R_ID);
     assert.equal(route.amount_msat, '100000');
+    assert.equal(route.maxfee_msat, '2000', 'the fee limit goes to the route search too');
     const send = calls.find((c) => c.method === 'sendonion')!.params;
     assert.deepEqual(send.first_hop, { id: RL_ID, amount_msat: '101001', delay: 80 });
     assert.equal(send.payment_hash, bytesToHex(HASH));
@@ -149,8 +168,8 @@ describe('CLN keysend delivery with the sender preimage', () => {
   it('reports no route and a routing failure clearly; a lost connection throws', async () => {
     const noRoute = fakeRpc({
       ...stdAnswers(),
-      getroute: () => {
-        throw new ClnRpcError('getroute', 205, 'Could not find a route');
+      getroutes: () => {
+        throw new ClnRpcError('getroutes', 205, 'Could not find a route');
       },
     });
     const a = await payKeysend(noRoute.rpc, req());
@@ -177,8 +196,11 @@ describe('CLN keysend delivery with the sender preimage', () => {
     await assert.rejects(payKeysend(lost.rpc, req()), ClnRpcError);
   });
 
-  it('fails safely on a malformed getroute answer', async () => {
-    const { rpc, calls } = fakeRpc({ ...stdAnswers(), getroute: () => ({ route: [{ id: 'zz' }] }) });
+  it('fails safely on a malformed getroutes answer', async () => {
+    const { rpc, calls } = fakeRpc({
+      ...stdAnswers(),
+      getroutes: () => ({ routes: [{ path: [{ node_id_out: 'zz' }] }] }),
+    });
     const r = await payKeysend(rpc, req());
     assert.equal(r.ok, false);
     assert.ok(!calls.some((c) => c.method === 'sendonion'));
