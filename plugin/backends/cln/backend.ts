@@ -1,6 +1,6 @@
 // Core Lightning as an engine Backend. The plugin host hands hook payloads and notifications here;
 // this converts them to engine events once, at the edge, and turns engine requests into lightningd
-// RPC calls (getinfo, makesecret, injectonionmessage, xpay).
+// RPC calls (getinfo, makesecret, injectonionmessage, xpay; getroute/sendonion for keysend).
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type {
   Backend,
@@ -39,6 +39,7 @@ import {
   parseOnionMessageRecv,
   type OnionMessageRecv,
 } from './onion-message-recv.js';
+import { payKeysend } from './keysend.js';
 import { ClnOnionRouter } from './onion-route.js';
 import { NO_ANSWER, errText, type HookHandler } from './plugin-host.js';
 import { ClnRpcError, RPC_TRANSPORT_ERROR, type RpcCaller } from './rpc-client.js';
@@ -250,10 +251,8 @@ export class ClnBackend implements Backend {
 
   async pay(req: PayRequest): Promise<PayResult> {
     const r = req.request;
-    if (!r.invoice) {
-      // CLN's keysend picks its own preimage, so it cannot deliver the sender's payment hash.
-      return { ok: false, reason: 'keysend delivery is not supported on Core Lightning' };
-    }
+    // CLN's keysend picks its own preimage; keysend.ts sends our own onion with the sender's.
+    if (!r.invoice) return payKeysend(this.opts.rpc, req);
     const height = await this.currentHeight();
     const maxdelay = req.maxExpiry - height;
     if (maxdelay <= 0) return { ok: false, reason: 'no blocks left for the onward payment' };

@@ -161,8 +161,11 @@ function ourRecords(
   type: unknown,
   types: TypeNumbers,
 ): Pick<InterceptedHtlc, 'asyncHold' | 'trampoline'> {
-  // Without `type: "tlv"` lightningd could not parse the payload; it fails the HTLC itself after the hook.
-  if (payload === undefined || type !== 'tlv') return { asyncHold: undefined, trampoline: undefined };
+  // Without `type: "tlv"` lightningd could not parse the payload (e.g. the even keysend preimage
+  // record, which its keysend plugin strips later in the chain); lightningd fails such an HTLC itself
+  // if we answer continue, but a trampoline keysend needs our records, so read them anyway.
+  void type;
+  if (payload === undefined) return { asyncHold: undefined, trampoline: undefined };
   let records: ReadonlyMap<bigint, Uint8Array>;
   try {
     records = decodeHopPayload(stripPayloadLength(hex(payload, 'onion.payload')), {

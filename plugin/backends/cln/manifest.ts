@@ -61,13 +61,20 @@ export const HOOKS = ['htlc_accepted', 'onion_message_recv_secret', 'custommsg']
 export const SUBSCRIPTIONS = ['block_added', 'connect', 'disconnect', 'channel_state_changed'] as const;
 /** lightningd names a plugin by its file's basename. */
 export const GUARD_PLUGIN = 'cln-guard.js';
+/**
+ * lightningd's keysend plugin strips the (even) keysend preimage record from a final payload before
+ * passing it on; trampoline keysend needs that record, so we see the HTLC first.
+ */
+export const KEYSEND_PLUGIN = 'keysend';
 
 export function buildManifest(): Record<string, unknown> {
   return {
     options: manifestOptions(),
     rpcmethods: RPC_METHODS.map((m) => ({ name: m.name, usage: m.usage, description: m.description })),
     // The guard (cln-guard.js) must run after us in the htlc_accepted chain; it says so too.
-    hooks: HOOKS.map((name) => (name === 'htlc_accepted' ? { name, before: [GUARD_PLUGIN] } : { name })),
+    hooks: HOOKS.map((name) =>
+      name === 'htlc_accepted' ? { name, before: [GUARD_PLUGIN, KEYSEND_PLUGIN] } : { name },
+    ),
     subscriptions: [...SUBSCRIPTIONS],
     notifications: [],
     featurebits: {},

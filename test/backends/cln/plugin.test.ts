@@ -139,7 +139,7 @@ test('getmanifest: hooks, subscription, prefixed options, string ids, not dynami
   assert.equal(m.dynamic, false);
   assert.equal(m.nonnumericids, true);
   assert.deepEqual(m.hooks, [
-    { name: 'htlc_accepted', before: ['cln-guard.js'] },
+    { name: 'htlc_accepted', before: ['cln-guard.js', 'keysend'] },
     { name: 'onion_message_recv_secret' },
     { name: 'custommsg' },
   ]);
