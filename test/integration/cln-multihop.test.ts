@@ -182,8 +182,8 @@ for (const version of versions) {
       test(
         'invoice, trampoline: the same notice and release via X; on release L pays the invoice with xpay',
         run.guard(async () => {
-          // Core Lightning's keysend picks its own preimage, so L's trampoline mode there pays
-          // invoices only: R makes one, then sleeps before the payment starts.
+          // The invoice side of trampoline on Core Lightning (keysend with the sender's preimage
+          // is cln-trampoline-keysend.test.ts): R makes one, then sleeps before the payment starts.
           if (!net.node('recipient').isRunning) await recipientReturns();
           const deliver = 10_000;
           const inv = await net.lncli<Invoice>('recipient', 'addinvoice', `--amt=${deliver}`);

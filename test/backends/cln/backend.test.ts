@@ -86,7 +86,7 @@ const invoicePay = {
   maxExpiry: 150,
 };
 
-test('backend: xpay with the invoice, the amount, the fee budget and a relative maxdelay; keysend refused', async () => {
+test('backend: xpay with the invoice, the amount, the fee budget and a relative maxdelay; a keysend whose preimage does not match the hash refused', async () => {
   const rpc = fakeRpc({ ...base, xpay: () => ({ payment_preimage: '11'.repeat(32) }) });
   const b = new ClnBackend({ rpc, types, logger: nullLogger });
   const hash = new Uint8Array(32);
@@ -119,7 +119,7 @@ test('backend: xpay with the invoice, the amount, the fee budget and a relative 
     maxAmountMsat: 10n,
     maxExpiry: 150,
   });
-  assert.equal(ks.ok, false);
+  assert.deepEqual(ks, { ok: false, reason: "the sender's preimage does not match the payment hash" });
   const failing = new ClnBackend({
     rpc: fakeRpc({ ...base, xpay: () => Promise.reject(new ClnRpcError('xpay', 209, 'no route')) }),
     types,
