@@ -402,21 +402,41 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
       process.kill(pluginPid(net.lsp.pid!, 'cln.js'), 'SIGKILL');
       // lightningd hands the pending HTLC down the chain (to the guard, which refuses it) and stops.
       assert.ok(await net.lsp.waitExit(60_000), 'lightningd stops when the important plugin dies');
-      assert.match(net.lsp.logText(), /Plugin marked as important, shutting down lightningd/);
+      const killedLog = net.lsp.logText();
+      assert.match(killedLog, /Plugin marked as important, shutting down lightningd/);
+      // Whether lightningd commits the guard's failure before it exits is a race inside lightningd
+      // (both seen on v26.06.6); either way the HTLC is never forwarded and gets one verdict.
+      const guardCommitted = /HTLC in \d+ RCVD_ADD_ACK_REVOCATION->SENT_REMOVE_HTLC/.test(
+        killedLog.slice(killedLog.lastIndexOf('Plugin marked as important')),
+      );
       const m2 = mark();
       await net.startLsp();
       await waitLspChannels();
-      // Replayed without extra_tlvs: recognized from the store, the same hold, not forwarded.
       await waitLog('engine started', (l) => l.message === 'hold engine started', m2);
-      await assertHeldAtLsp(inv.r_hash);
-      const list = await net.lsp.rpc<{ holds: { hold_id: string }[] }>('async-trampoline-list', {
-        state: 'held',
-      });
-      assert.ok(list.holds.some((h) => h.hold_id === holding.holdId));
-      assert.equal(count(said('holding htlc'), m2), 0, 'the replay is the same hold');
-      await net.lsp.rpc('async-trampoline-fail', { key: String(holding.holdId) });
-      const r = await result;
-      assert.equal(r.status, 'FAILED');
+      assert.equal(count(said('holding htlc'), m2), 0, 'no new hold at restart');
+      if (guardCommitted) {
+        // The guard's failure stood: S sees it, and at restart the hold is closed as failed.
+        assert.match(killedLog, /async-trampoline-guard: failed HTLC/);
+        assertFailed(await result, 'TEMPORARY_NODE_FAILURE');
+        await waitLog(
+          'reconciled',
+          (l) =>
+            l.message === 'held HTLC is gone from the host; hold closed as failed' &&
+            l.holdId === holding.holdId,
+          m2,
+        );
+        assert.deepEqual(await lspHtlcs(inv.r_hash), []);
+      } else {
+        // Replayed without extra_tlvs: recognized from the store, the same hold, not forwarded.
+        await assertHeldAtLsp(inv.r_hash);
+        const list = await net.lsp.rpc<{ holds: { hold_id: string }[] }>('async-trampoline-list', {
+          state: 'held',
+        });
+        assert.ok(list.holds.some((h) => h.hold_id === holding.holdId));
+        await net.lsp.rpc('async-trampoline-fail', { key: String(holding.holdId) });
+        const r = await result;
+        assert.equal(r.status, 'FAILED');
+      }
       watch.stop();
       assert.deepEqual(
         watch.seen.filter((x) => x.paymentHash === inv.r_hash),
