@@ -1,5 +1,6 @@
 // Chain helpers shared by the regtest networks (network.ts, cln-network.ts): mine and wait until the
-// running nodes have the blocks, an LND node's sync check, and the mempool wait of funding txs.
+// running nodes have the blocks, an LND node's sync and graph checks, and the mempool wait of funding
+// txs.
 import type { Btcd } from './btcd.js';
 import type { LndNode } from './lnd-node.js';
 import { waitFor } from './wait.js';
@@ -25,6 +26,31 @@ export async function waitLndSynced(node: LndNode, btcd: Btcd, height?: number):
       return info.synced_to_chain && info.block_height >= h;
     },
     { timeoutMs: 120_000 },
+  );
+}
+
+/**
+ * Waits until an LND node's graph has `edges` channels with both directions' policies known, and a
+ * node announcement (with features) for `nodes` nodes: BuildRoute refuses to attach a payment address
+ * to a final hop whose features it has not seen ("cannot attach payment addr").
+ */
+export async function waitLndGraph(
+  node: LndNode,
+  edges: number,
+  nodes: number,
+  timeoutMs = 120_000,
+): Promise<void> {
+  await waitFor(
+    `${node.name} graph with ${edges} channels and every node announced`,
+    async () => {
+      const g = (await node.lncli('describegraph')) as {
+        nodes: { features?: Record<string, unknown> }[];
+        edges: { node1_policy: unknown; node2_policy: unknown }[];
+      };
+      const announced = g.nodes.filter((n) => n.features && Object.keys(n.features).length > 0).length;
+      return g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges && announced >= nodes;
+    },
+    { timeoutMs, intervalMs: 500 },
   );
 }
 

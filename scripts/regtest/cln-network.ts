@@ -14,7 +14,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { nodeBinaries, type LndVersion } from './binaries.js';
 import { BURN_ADDRESS, Btcd } from './btcd.js';
-import { mineAndSync, waitLndSynced, waitMempool } from './chain.js';
+import { mineAndSync, waitLndGraph, waitLndSynced, waitMempool } from './chain.js';
 import { ClnNode, clnBinaries } from './cln-node.js';
 import { LndNode, type NodeInfo } from './lnd-node.js';
 import { CHANNEL_CAPACITY_SAT, CHANNEL_PUSH_SAT, repoRoot, versionArgs, type Channel } from './network.js';
@@ -408,21 +408,7 @@ export class ClnLspNetwork {
   }
 
   async waitLndGraph(name: LndName, edges: number, timeoutMs = 120_000): Promise<void> {
-    await waitFor(
-      `${name} graph with ${edges} channels and every node announced`,
-      async () => {
-        const g = await this.lncli<{
-          nodes: { features?: Record<string, unknown> }[];
-          edges: { node1_policy: unknown; node2_policy: unknown }[];
-        }>(name, 'describegraph');
-        const announced = g.nodes.filter((x) => x.features && Object.keys(x.features).length > 0).length;
-        return (
-          g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges &&
-          announced >= this.names.length
-        );
-      },
-      { timeoutMs, intervalMs: 500 },
-    );
+    await waitLndGraph(this.node(name), edges, this.names.length, timeoutMs);
   }
 
   async lncli<T = Record<string, unknown>>(name: LndName, ...args: string[]): Promise<T> {

@@ -22,7 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBinaries, type LndVersion } from './binaries.js';
 import { BURN_ADDRESS, Btcd } from './btcd.js';
-import { mineAndSync, waitLndSynced, waitMempool } from './chain.js';
+import { mineAndSync, waitLndGraph, waitLndSynced, waitMempool } from './chain.js';
 import { LndNode, type NodeInfo } from './lnd-node.js';
 import { freePorts } from './ports.js';
 import { waitFor } from './wait.js';
@@ -332,21 +332,7 @@ export class RegtestNetwork {
    * final hop whose features it has not seen ("cannot attach payment addr").
    */
   async waitGraph(name: NodeName, edges: number, timeoutMs = 120_000): Promise<void> {
-    await waitFor(
-      `${name} graph with ${edges} channels and every node announced`,
-      async () => {
-        const g = await this.lncli<{
-          nodes: { features?: Record<string, unknown> }[];
-          edges: { node1_policy: unknown; node2_policy: unknown }[];
-        }>(name, 'describegraph');
-        const announced = g.nodes.filter((n) => n.features && Object.keys(n.features).length > 0).length;
-        return (
-          g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges &&
-          announced >= this.names.length
-        );
-      },
-      { timeoutMs, intervalMs: 500 },
-    );
+    await waitLndGraph(this.node(name), edges, this.names.length, timeoutMs);
   }
 
   /** Connects a to b over p2p; already being connected counts as success. */
