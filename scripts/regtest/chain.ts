@@ -33,22 +33,33 @@ export async function waitLndSynced(node: LndNode, btcd: Btcd, height?: number):
  * Waits until an LND node's graph has `edges` channels with both directions' policies known, and a
  * node announcement (with features) for `nodes` nodes: BuildRoute refuses to attach a payment address
  * to a final hop whose features it has not seen ("cannot attach payment addr").
+ *
+ * `notNeeded` lists directions, as [author, other end] node ids, whose policy the observer may lack:
+ * a channel between them counts with the other end's policy alone.
  */
 export async function waitLndGraph(
   node: LndNode,
   edges: number,
   nodes: number,
   timeoutMs = 120_000,
+  notNeeded: readonly (readonly [string, string])[] = [],
 ): Promise<void> {
   await waitFor(
     `${node.name} graph with ${edges} channels and every node announced`,
     async () => {
       const g = (await node.lncli('describegraph')) as {
         nodes: { features?: Record<string, unknown> }[];
-        edges: { node1_policy: unknown; node2_policy: unknown }[];
+        edges: { node1_pub: string; node2_pub: string; node1_policy: unknown; node2_policy: unknown }[];
       };
       const announced = g.nodes.filter((n) => n.features && Object.keys(n.features).length > 0).length;
-      return g.edges.filter((e) => e.node1_policy && e.node2_policy).length >= edges && announced >= nodes;
+      const skip = (author: string, other: string): boolean =>
+        notNeeded.some(([a, o]) => a === author && o === other);
+      const known = g.edges.filter(
+        (e) =>
+          (e.node1_policy || skip(e.node1_pub, e.node2_pub)) &&
+          (e.node2_policy || skip(e.node2_pub, e.node1_pub)),
+      ).length;
+      return known >= edges && announced >= nodes;
     },
     { timeoutMs, intervalMs: 500 },
   );
