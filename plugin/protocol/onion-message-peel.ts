@@ -2,7 +2,7 @@
 // hops until it is received here or forwarded to another node.
 import { equalBytes } from '@noble/ciphers/utils.js';
 import type { BlindedPath } from './blinded-path.js';
-import { type Ec, type Ecdh, activeEc } from './ec.js';
+import { type Ec, type Ecdh, activeEc, ecdhOfPoint } from './ec.js';
 import type { EncryptedData } from './encrypted-data.js';
 import { codecError } from './errors.js';
 import { generateKey } from './keys.js';
@@ -55,8 +55,7 @@ export async function peelOnionMessageLayer(
 ): Promise<PeeledOnionMessage> {
   const ec = opts.ec ?? activeEc();
   const types = opts.types ?? DEFAULT_ASYNC_MESSAGE_TYPES;
-  if (!ec.isPoint(msg.pathKey)) throw codecError('invalid', 'onion_message: invalid path_key');
-  const ss = await ecdh(msg.pathKey);
+  const ss = await ecdhOfPoint(ecdh, msg.pathKey, ec, 'onion_message: invalid path_key');
   // The layer is encrypted to our blinded key k·HMAC("blinded_node_id", ss).
   const tweak = generateKey('blinded_node_id', ss);
   const layer = await peelSphinx(msg.packet, blindedEcdh(ecdh, tweak, ec), { ec });

@@ -4,9 +4,18 @@
 
 import { equalBytes } from '@noble/ciphers/utils.js'; // constant time: HMAC checks leak nothing
 import { Reader, concatBytes, encodeBigSize } from './bigsize.js';
-import { type Ec, type Ecdh, activeEc } from './ec.js';
+import { type Ec, type Ecdh, activeEc, ecdhOfPoint } from './ec.js';
 import { codecError } from './errors.js';
-import { cipherStream, generateKey, hmacSha256, sha256, xorStream } from './keys.js';
+import {
+  CHACHA_BLOCK,
+  cipherStream,
+  generateKey,
+  hmacSha256,
+  hmacSha256Parts,
+  sha256Parts,
+  xorStream,
+  xorStreamInto,
+} from './keys.js';
 
 export const PAYMENT_ONION_PAYLOAD_SIZE = 1300;
 export const LARGE_ONION_PAYLOAD_SIZE = 32768;
@@ -48,7 +57,13 @@ const hopSize = (payload: Uint8Array): number =>
   encodeBigSize(payload.length).length + payload.length + HMAC_LEN;
 
 const blindingFactor = (ephemeral: Uint8Array, secret: Uint8Array): Uint8Array =>
-  sha256(concatBytes(ephemeral, secret));
+  sha256Parts(ephemeral, secret);
+const EMPTY = new Uint8Array(0);
+
+function isZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
 
 export function buildSphinx(opts: BuildSphinxOptions): SphinxBuildResult {
   const ec = opts.ec ?? activeEc();
@@ -129,18 +144,14 @@ export async function peelSphinx(
 ): Promise<PeeledSphinx> {
   const ec = opts.ec ?? activeEc();
   const { ephemeral, routing, hmac } = parseSphinx(packet);
-  if (!ec.isPoint(ephemeral)) throw codecError('invalid', 'sphinx: invalid ephemeral key');
-  const ss = await ecdh(ephemeral);
-  const mac = hmacSha256(
-    generateKey('mu', ss),
-    concatBytes(routing, opts.associatedData ?? new Uint8Array(0)),
-  );
+  const ss = await ecdhOfPoint(ecdh, ephemeral, ec, 'sphinx: invalid ephemeral key');
+  const mac = hmacSha256Parts(generateKey('mu', ss), routing, opts.associatedData ?? EMPTY);
   if (!equalBytes(mac, hmac)) throw codecError('invalid', 'sphinx: HMAC mismatch');
 
   const size = routing.length;
   const rho = generateKey('rho', ss);
   // Decrypt only this hop's bytes first (a BigSize is at most 9): a final hop, the usual case for a
-  // node receiving a release, never needs the 2 × size stream that shifting the packet takes.
+  // node receiving a release, never needs the stream that shifting the packet takes.
   const r = new Reader(xorStream(rho, routing.subarray(0, Math.min(size, 9))));
   const len = r.bigSize('sphinx payload length');
   if (len === 0n) throw codecError('invalid', 'sphinx: zero-length (legacy) payload');
@@ -148,16 +159,31 @@ export async function peelSphinx(
     throw codecError('truncated', `sphinx: payload length ${len} exceeds the packet`);
   const start = r.pos;
   const end = start + Number(len);
-  const head = xorStream(rho, routing.subarray(0, end + HMAC_LEN));
+  const hopLen = end + HMAC_LEN;
+  // The shifted routing info is routing ‖ zeros(hopLen) decrypted (the zeros become the keystream
+  // the shift brings in). Decrypt this hop's part first, in whole blocks, so a forward carries the
+  // stream on from there and a final hop stops. Fresh buffers are 4-byte aligned, which keeps
+  // ChaCha20 on its word path (the packet's subarrays are not).
+  const total = size + hopLen;
+  const headLen = Math.min(total, Math.ceil(hopLen / CHACHA_BLOCK) * CHACHA_BLOCK);
+  const head = new Uint8Array(headLen);
+  head.set(routing.subarray(0, Math.min(headLen, size)));
+  xorStreamInto(rho, head, head);
   const payload = head.slice(start, end);
-  const nextHmac = head.subarray(end, end + HMAC_LEN);
-  if (nextHmac.every((b) => b === 0)) return { payload, sharedSecret: ss, next: null };
-  const plain = xorStream(rho, concatBytes(routing, new Uint8Array(size)));
-  const nextRouting = plain.subarray(end + HMAC_LEN, end + HMAC_LEN + size);
+  const nextHmac = head.subarray(end, hopLen);
+  if (isZero(nextHmac)) return { payload, sharedSecret: ss, next: null };
   const nextEphemeral = ec.pointMul(ephemeral, blindingFactor(ephemeral, ss));
-  return {
-    payload,
-    sharedSecret: ss,
-    next: concatBytes(Uint8Array.of(VERSION), nextEphemeral, nextRouting, nextHmac),
-  };
+  // next = version ‖ ephemeral ‖ (head ‖ tail)[hopLen, total) ‖ next HMAC
+  const next = new Uint8Array(1 + 33 + size + HMAC_LEN);
+  next[0] = VERSION;
+  next.set(nextEphemeral, 1);
+  next.set(head.subarray(hopLen), 34);
+  if (headLen < total) {
+    const tail = new Uint8Array(total - headLen);
+    tail.set(routing.subarray(headLen));
+    xorStreamInto(rho, tail, tail, headLen / CHACHA_BLOCK);
+    next.set(tail, 34 + headLen - hopLen);
+  }
+  next.set(nextHmac, 34 + size);
+  return { payload, sharedSecret: ss, next };
 }
