@@ -164,6 +164,9 @@ export function encodeOnionMessage(m: OnionMessage, withType = true): Uint8Array
   return out;
 }
 
+/** Bytes of the onion_message header (type, path_key, packet length) before the packet. */
+export const ONION_MESSAGE_HEADER = 2 + 33 + 2;
+
 export function decodeOnionMessage(buf: Uint8Array, withType = true): OnionMessage {
   const r = new Reader(buf);
   if (withType) {

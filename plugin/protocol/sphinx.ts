@@ -140,7 +140,15 @@ export function parseSphinx(packet: Uint8Array): SphinxParts {
 export async function peelSphinx(
   packet: Uint8Array,
   ecdh: Ecdh,
-  opts: { associatedData?: Uint8Array; ec?: Ec } = {},
+  opts: {
+    associatedData?: Uint8Array;
+    ec?: Ec;
+    /**
+     * Free bytes before the next packet in its buffer (`next.byteOffset`), for the caller's message
+     * header: the message is then written around the packet instead of copying it.
+     */
+    nextHeadroom?: number;
+  } = {},
 ): Promise<PeeledSphinx> {
   const ec = opts.ec ?? activeEc();
   const { ephemeral, routing, hmac } = parseSphinx(packet);
@@ -174,7 +182,8 @@ export async function peelSphinx(
   if (isZero(nextHmac)) return { payload, sharedSecret: ss, next: null };
   const nextEphemeral = ec.pointMul(ephemeral, blindingFactor(ephemeral, ss));
   // next = version ‖ ephemeral ‖ (head ‖ tail)[hopLen, total) ‖ next HMAC
-  const next = new Uint8Array(1 + 33 + size + HMAC_LEN);
+  const room = opts.nextHeadroom ?? 0;
+  const next = new Uint8Array(room + 1 + 33 + size + HMAC_LEN).subarray(room);
   next[0] = VERSION;
   next.set(nextEphemeral, 1);
   next.set(head.subarray(hopLen), 34);
