@@ -10,7 +10,6 @@ import {
   CHACHA_BLOCK,
   cipherStream,
   generateKey,
-  hmacSha256,
   hmacSha256Parts,
   sha256Parts,
   xorStream,
@@ -86,14 +85,19 @@ export function buildSphinx(opts: BuildSphinxOptions): SphinxBuildResult {
     if (i < hops.length - 1) e = ec.privMul(e, blindingFactor(E, ss));
   }
 
-  // Filler: what the last hops' routing info tail will look like after earlier hops shift it.
+  const rhos = secrets.map((ss) => generateKey('rho', ss));
+
+  // Filler: what the last hops' routing info tail will look like after earlier hops shift it. Hop
+  // i's stream is needed only over [start, size + len), so it starts at that block, not at 0.
   let filler: Uint8Array = new Uint8Array(0);
   for (let i = 0; i < hops.length - 1; i++) {
     const len = hopSize(hops[i]!.payload);
     const start = size - filler.length;
     filler = concatBytes(filler, new Uint8Array(len));
-    const stream = cipherStream(generateKey('rho', secrets[i]!), size + len);
-    for (let j = 0; j < filler.length; j++) filler[j]! ^= stream[start + j]!;
+    const from = Math.floor(start / CHACHA_BLOCK) * CHACHA_BLOCK;
+    const stream = new Uint8Array(size + len - from);
+    xorStreamInto(rhos[i]!, stream, stream, from / CHACHA_BLOCK);
+    for (let j = 0; j < filler.length; j++) filler[j]! ^= stream[start - from + j]!;
   }
 
   let routing = cipherStream(generateKey('pad', opts.sessionKey), size);
@@ -102,9 +106,9 @@ export function buildSphinx(opts: BuildSphinxOptions): SphinxBuildResult {
     const p = hops[i]!.payload;
     const head = concatBytes(encodeBigSize(p.length), p, nextHmac);
     routing = concatBytes(head, routing.subarray(0, size - head.length));
-    routing = xorStream(generateKey('rho', secrets[i]!), routing);
+    routing = xorStream(rhos[i]!, routing);
     if (i === hops.length - 1) routing.set(filler, size - filler.length);
-    nextHmac = hmacSha256(generateKey('mu', secrets[i]!), concatBytes(routing, ad));
+    nextHmac = hmacSha256Parts(generateKey('mu', secrets[i]!), routing, ad);
   }
   return {
     packet: concatBytes(Uint8Array.of(VERSION), firstEphemeral, routing, nextHmac),
