@@ -13,7 +13,7 @@ import {
 } from '../../plugin/protocol/onion-message.js';
 import { decodeOnionMessage } from '../../plugin/protocol/onion-message-payload.js';
 import { buildBlindedPath } from '../../plugin/protocol/route-blinding.js';
-import type { Figure } from './table.js';
+import { type Figure, median } from './table.js';
 
 /** CPU milliseconds this process has used (user and system, all threads: GC helpers count too). */
 function cpuMs(): number {
@@ -35,19 +35,20 @@ async function burst(f: () => unknown, ms: number): Promise<number> {
 }
 
 /**
- * Rates of `f` and of its baseline, measured in alternating slices of the budget: on a shared
- * machine the load changes within seconds, and alternating keeps the ratio honest.
+ * Rates of `f` and of its baseline, measured in many short alternating slices of the budget: on a
+ * shared machine the load changes within a second, so each slice of `f` sits next to one of its
+ * baseline, and the median of each side drops the slices a neighbour's burst hit.
  */
 async function rates(f: () => unknown, base: () => unknown, budgetMs: number): Promise<[number, number]> {
   for (let i = 0; i < 20; i++) await f(); // warm up
-  const slices = 10;
-  let a = 0;
-  let b = 0;
+  const slices = 30;
+  const a: number[] = [];
+  const b: number[] = [];
   for (let i = 0; i < slices; i++) {
-    a += await burst(f, budgetMs / slices / 2);
-    b += await burst(base, budgetMs / slices / 2);
+    a.push(await burst(f, budgetMs / slices / 2));
+    b.push(await burst(base, budgetMs / slices / 2));
   }
-  return [a / slices, b / slices];
+  return [median(a), median(b)];
 }
 
 const key = (b: number): Uint8Array => new Uint8Array(32).fill(b);
