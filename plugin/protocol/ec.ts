@@ -45,7 +45,9 @@ export type Ecdh = ((point: Uint8Array) => Promise<Uint8Array>) & {
 
 /**
  * ECDH of a point from the wire: an invalid point is rejected as CodecError('invalid', `what`),
- * checked here before the oracle is asked, or by an oracle that checks its input itself.
+ * checked here before the oracle is asked, or by an oracle that checks its input itself (whose
+ * CodecErrors are then all read as the point's: an in-process key has no other way to fail, short
+ * of a blinding tweak out of range, which an HMAC output is with probability about 2^-128).
  */
 export async function ecdhOfPoint(ecdh: Ecdh, point: Uint8Array, ec: Ec, what: string): Promise<Uint8Array> {
   if (!ecdh.checksPoint) {
