@@ -35,7 +35,31 @@ export type Ecdh = ((point: Uint8Array) => Promise<Uint8Array>) & {
    * scalar product, not a point multiplication (k·(tweak·P) = (k·tweak)·P).
    */
   readonly tweaked?: (tweak: Uint8Array) => Ecdh;
+  /**
+   * The oracle rejects an invalid point itself, with a CodecError and before any other work
+   * (in-process keys: the EC layer parses the point anyway). ecdhOfPoint then skips its own check,
+   * which would parse the same point a second time.
+   */
+  readonly checksPoint?: true;
 };
+
+/**
+ * ECDH of a point from the wire: an invalid point is rejected as CodecError('invalid', `what`),
+ * checked here before the oracle is asked, or by an oracle that checks its input itself (whose
+ * CodecErrors are then all read as the point's: an in-process key has no other way to fail, short
+ * of a blinding tweak out of range, which an HMAC output is with probability about 2^-128).
+ */
+export async function ecdhOfPoint(ecdh: Ecdh, point: Uint8Array, ec: Ec, what: string): Promise<Uint8Array> {
+  if (!ecdh.checksPoint) {
+    if (!ec.isPoint(point)) throw codecError('invalid', what);
+    return ecdh(point);
+  }
+  try {
+    return await ecdh(point);
+  } catch (e) {
+    throw e instanceof Error && e.name === 'CodecError' ? codecError('invalid', what) : e;
+  }
+}
 
 const isBytes = (v: unknown, len: number): v is Uint8Array => v instanceof Uint8Array && v.length === len;
 
@@ -228,5 +252,9 @@ function oracleOf(key: Uint8Array, ec: Ec): Ecdh {
     }
   };
   // privMul checks the tweak as pointMul would (a 32-byte scalar in range) and throws CodecError.
-  return Object.assign(oracle, { tweaked: (tweak: Uint8Array) => oracleOf(ec.privMul(key, tweak), ec) });
+  // ec.ecdh checks the point exactly as ec.isPoint would (33 bytes, 02/03, on the curve).
+  return Object.assign(oracle, {
+    tweaked: (tweak: Uint8Array) => oracleOf(ec.privMul(key, tweak), ec),
+    checksPoint: true as const,
+  });
 }

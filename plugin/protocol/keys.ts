@@ -30,5 +30,29 @@ export function xorStream(key: Uint8Array, data: Uint8Array): Uint8Array {
   return chacha20(key, ZERO_NONCE, data);
 }
 
+export const CHACHA_BLOCK = 64;
+
+/**
+ * XOR `data` into `out` (the same array is fine) with the keystream from block `counter` on: a
+ * stream split at a block boundary is the same as one call over the whole.
+ */
+export function xorStreamInto(key: Uint8Array, data: Uint8Array, out: Uint8Array, counter = 0): void {
+  chacha20(key, ZERO_NONCE, data, out, counter);
+}
+
 export const hmacSha256 = (key: Uint8Array, msg: Uint8Array): Uint8Array => hmac(sha256, key, msg);
+
+/** HMAC-SHA256 over the concatenation of `parts`, without building it (a packet is 1,300+ bytes). */
+export function hmacSha256Parts(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+  const h = hmac.create(sha256, key);
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/** SHA256 over the concatenation of `parts`, without building it. */
+export function sha256Parts(...parts: Uint8Array[]): Uint8Array {
+  const h = sha256.create();
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
 export { sha256 };

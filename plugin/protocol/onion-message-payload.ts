@@ -1,6 +1,6 @@
 // BOLT 4 onion messages on the wire: the `onionmsg_tlv` payload (with our async-payment message
 // types) and the `onion_message` message (type 513) that carries the packet.
-import { Reader, concatBytes, u16 } from './bigsize.js';
+import { Reader } from './bigsize.js';
 import { type BlindedPath, decodeBlindedPath, encodeBlindedPath } from './blinded-path.js';
 import { codecError } from './errors.js';
 import { type TlvRecord, decodeTlvStream, encodeTlvStream } from './tlv.js';
@@ -64,7 +64,15 @@ interface PayloadLayout {
 // (keyed by the numbers themselves, so a caller mutating its types object cannot get a stale one).
 const layouts = new Map<string, PayloadLayout>();
 
+// The frozen default numbering's layout, found without building the key string on every message.
+let defaultLayout: PayloadLayout | undefined;
+
 function layoutFor(t: AsyncMessageTypes): PayloadLayout {
+  if (t === DEFAULT_ASYNC_MESSAGE_TYPES) return (defaultLayout ??= layoutOf(t));
+  return layoutOf(t);
+}
+
+function layoutOf(t: AsyncMessageTypes): PayloadLayout {
   const nums = [t.heldHtlcAvailable, t.heldHtlcAvailableOdd, t.releaseHeldHtlc, t.releaseHeldHtlcOdd];
   const id = nums.map((n) => `${typeof n}:${String(n)}`).join(',');
   let l = layouts.get(id);
@@ -142,9 +150,22 @@ export interface OnionMessage {
 /** `onion_message` bytes; with the 2-byte type 513 unless `withType` is false (LND custom messages). */
 export function encodeOnionMessage(m: OnionMessage, withType = true): Uint8Array {
   if (m.packet.length > 0xffff) throw codecError('out_of_range', 'onion_message: packet too long');
-  const body = concatBytes(m.pathKey, u16(m.packet.length), m.packet);
-  return withType ? concatBytes(u16(ONION_MESSAGE_TYPE), body) : body;
+  const out = new Uint8Array((withType ? 2 : 0) + m.pathKey.length + 2 + m.packet.length);
+  let o = 0;
+  if (withType) {
+    out[o++] = ONION_MESSAGE_TYPE >> 8;
+    out[o++] = ONION_MESSAGE_TYPE & 0xff;
+  }
+  out.set(m.pathKey, o);
+  o += m.pathKey.length;
+  out[o++] = m.packet.length >> 8;
+  out[o++] = m.packet.length & 0xff;
+  out.set(m.packet, o);
+  return out;
 }
+
+/** Bytes of the onion_message header (type, path_key, packet length) before the packet. */
+export const ONION_MESSAGE_HEADER = 2 + 33 + 2;
 
 export function decodeOnionMessage(buf: Uint8Array, withType = true): OnionMessage {
   const r = new Reader(buf);

@@ -2,7 +2,7 @@
 // hops until it is received here or forwarded to another node.
 import { equalBytes } from '@noble/ciphers/utils.js';
 import type { BlindedPath } from './blinded-path.js';
-import { type Ec, type Ecdh, activeEc } from './ec.js';
+import { type Ec, type Ecdh, activeEc, ecdhOfPoint } from './ec.js';
 import type { EncryptedData } from './encrypted-data.js';
 import { codecError } from './errors.js';
 import { generateKey } from './keys.js';
@@ -13,6 +13,8 @@ import {
   type OnionMessagePayload,
   decodeOnionMessage,
   decodeOnionMessagePayload,
+  ONION_MESSAGE_HEADER,
+  ONION_MESSAGE_TYPE,
   encodeOnionMessage,
 } from './onion-message-payload.js';
 import { blindedEcdh, unblindWithSecret } from './route-blinding.js';
@@ -47,6 +49,22 @@ export interface PeelOptions {
   ec?: Ec;
 }
 
+/**
+ * encodeOnionMessage(m) for a packet peelSphinx made with ONION_MESSAGE_HEADER bytes of headroom:
+ * the header is written into that room, so the result shares the packet's buffer, uncopied.
+ */
+function wireAroundPacket(m: OnionMessage): Uint8Array {
+  const h = ONION_MESSAGE_HEADER;
+  if (m.pathKey.length !== 33 || m.packet.byteOffset < h) return encodeOnionMessage(m);
+  const out = new Uint8Array(m.packet.buffer, m.packet.byteOffset - h, h + m.packet.length);
+  out[0] = ONION_MESSAGE_TYPE >> 8;
+  out[1] = ONION_MESSAGE_TYPE & 0xff;
+  out.set(m.pathKey, 2);
+  out[35] = m.packet.length >> 8;
+  out[36] = m.packet.length & 0xff;
+  return out;
+}
+
 /** Peel exactly one layer with the node-key ECDH oracle. Throws CodecError on any bad input. */
 export async function peelOnionMessageLayer(
   msg: OnionMessage,
@@ -55,11 +73,13 @@ export async function peelOnionMessageLayer(
 ): Promise<PeeledOnionMessage> {
   const ec = opts.ec ?? activeEc();
   const types = opts.types ?? DEFAULT_ASYNC_MESSAGE_TYPES;
-  if (!ec.isPoint(msg.pathKey)) throw codecError('invalid', 'onion_message: invalid path_key');
-  const ss = await ecdh(msg.pathKey);
+  const ss = await ecdhOfPoint(ecdh, msg.pathKey, ec, 'onion_message: invalid path_key');
   // The layer is encrypted to our blinded key k·HMAC("blinded_node_id", ss).
   const tweak = generateKey('blinded_node_id', ss);
-  const layer = await peelSphinx(msg.packet, blindedEcdh(ecdh, tweak, ec), { ec });
+  const layer = await peelSphinx(msg.packet, blindedEcdh(ecdh, tweak, ec), {
+    ec,
+    nextHeadroom: ONION_MESSAGE_HEADER,
+  });
   const payload = decodeOnionMessagePayload(layer.payload, types);
   if (!payload.encryptedRecipientData)
     throw codecError('missing_field', 'onionmsg_tlv: no encrypted_recipient_data');
@@ -81,7 +101,7 @@ export async function peelOnionMessageLayer(
       kind: 'forward',
       nextPathKey: hop.nextPathKey,
       packet: layer.next,
-      wireMessage: encodeOnionMessage(next),
+      wireMessage: wireAroundPacket(next),
     };
     if (nextNodeId) out.nextNodeId = nextNodeId;
     else out.shortChannelId = shortChannelId!;

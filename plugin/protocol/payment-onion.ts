@@ -1,7 +1,7 @@
 // Payment onions (BOLT 4): build one, and peel one layer with the node-key ECDH oracle, including
 // route blinding (the path key comes from update_add_htlc, or from current_path_key at the intro node).
 import type { Ec, Ecdh } from './ec.js';
-import { activeEc } from './ec.js';
+import { activeEc, ecdhOfPoint } from './ec.js';
 import type { EncryptedData } from './encrypted-data.js';
 import { codecError } from './errors.js';
 import { generateKey } from './keys.js';
@@ -67,9 +67,13 @@ export async function peelPaymentOnion(args: {
   let layerEcdh = args.ecdh;
   let blindSecret: Uint8Array | undefined;
   if (args.pathKey) {
-    if (!ec.isPoint(args.pathKey)) throw codecError('invalid', 'update_add_htlc path key: not a valid point');
     // Inside a blinded route the layer is encrypted to our blinded key k·HMAC("blinded_node_id", ss).
-    blindSecret = await args.ecdh(args.pathKey);
+    blindSecret = await ecdhOfPoint(
+      args.ecdh,
+      args.pathKey,
+      ec,
+      'update_add_htlc path key: not a valid point',
+    );
     layerEcdh = blindedEcdh(args.ecdh, generateKey('blinded_node_id', blindSecret), ec);
   }
   const layer = await peelSphinx(args.onion, layerEcdh, { associatedData: args.paymentHash, ec });

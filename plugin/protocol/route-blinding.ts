@@ -220,7 +220,7 @@ export function blindedEcdh(ecdh: Ecdh, tweak: Uint8Array, ec: Ec = activeEc()):
   const tweaked = ecdh.tweaked;
   if (tweaked) {
     let inner: Ecdh | undefined;
-    return (point) => {
+    const oracle = (point: Uint8Array): Promise<Uint8Array> => {
       try {
         inner ??= tweaked(tweak);
         return inner(point);
@@ -228,6 +228,8 @@ export function blindedEcdh(ecdh: Ecdh, tweak: Uint8Array, ec: Ec = activeEc()):
         return Promise.reject(e instanceof CodecError ? e : codecError('invalid', String(e)));
       }
     };
+    // The tweaked oracle is the same kind as the one it came from.
+    return ecdh.checksPoint ? Object.assign(oracle, { checksPoint: true as const }) : oracle;
   }
   return (point) => {
     try {

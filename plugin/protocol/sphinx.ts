@@ -4,9 +4,17 @@
 
 import { equalBytes } from '@noble/ciphers/utils.js'; // constant time: HMAC checks leak nothing
 import { Reader, concatBytes, encodeBigSize } from './bigsize.js';
-import { type Ec, type Ecdh, activeEc } from './ec.js';
+import { type Ec, type Ecdh, activeEc, ecdhOfPoint } from './ec.js';
 import { codecError } from './errors.js';
-import { cipherStream, generateKey, hmacSha256, sha256, xorStream } from './keys.js';
+import {
+  CHACHA_BLOCK,
+  cipherStream,
+  generateKey,
+  hmacSha256Parts,
+  sha256Parts,
+  xorStream,
+  xorStreamInto,
+} from './keys.js';
 
 export const PAYMENT_ONION_PAYLOAD_SIZE = 1300;
 export const LARGE_ONION_PAYLOAD_SIZE = 32768;
@@ -48,7 +56,13 @@ const hopSize = (payload: Uint8Array): number =>
   encodeBigSize(payload.length).length + payload.length + HMAC_LEN;
 
 const blindingFactor = (ephemeral: Uint8Array, secret: Uint8Array): Uint8Array =>
-  sha256(concatBytes(ephemeral, secret));
+  sha256Parts(ephemeral, secret);
+const EMPTY = new Uint8Array(0);
+
+function isZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
 
 export function buildSphinx(opts: BuildSphinxOptions): SphinxBuildResult {
   const ec = opts.ec ?? activeEc();
@@ -71,14 +85,19 @@ export function buildSphinx(opts: BuildSphinxOptions): SphinxBuildResult {
     if (i < hops.length - 1) e = ec.privMul(e, blindingFactor(E, ss));
   }
 
-  // Filler: what the last hops' routing info tail will look like after earlier hops shift it.
+  const rhos = secrets.map((ss) => generateKey('rho', ss));
+
+  // Filler: what the last hops' routing info tail will look like after earlier hops shift it. Hop
+  // i's stream is needed only over [start, size + len), so it starts at that block, not at 0.
   let filler: Uint8Array = new Uint8Array(0);
   for (let i = 0; i < hops.length - 1; i++) {
     const len = hopSize(hops[i]!.payload);
     const start = size - filler.length;
     filler = concatBytes(filler, new Uint8Array(len));
-    const stream = cipherStream(generateKey('rho', secrets[i]!), size + len);
-    for (let j = 0; j < filler.length; j++) filler[j]! ^= stream[start + j]!;
+    const from = Math.floor(start / CHACHA_BLOCK) * CHACHA_BLOCK;
+    const stream = new Uint8Array(size + len - from);
+    xorStreamInto(rhos[i]!, stream, stream, from / CHACHA_BLOCK);
+    for (let j = 0; j < filler.length; j++) filler[j]! ^= stream[start - from + j]!;
   }
 
   let routing = cipherStream(generateKey('pad', opts.sessionKey), size);
@@ -87,9 +106,9 @@ export function buildSphinx(opts: BuildSphinxOptions): SphinxBuildResult {
     const p = hops[i]!.payload;
     const head = concatBytes(encodeBigSize(p.length), p, nextHmac);
     routing = concatBytes(head, routing.subarray(0, size - head.length));
-    routing = xorStream(generateKey('rho', secrets[i]!), routing);
+    routing = xorStream(rhos[i]!, routing);
     if (i === hops.length - 1) routing.set(filler, size - filler.length);
-    nextHmac = hmacSha256(generateKey('mu', secrets[i]!), concatBytes(routing, ad));
+    nextHmac = hmacSha256Parts(generateKey('mu', secrets[i]!), routing, ad);
   }
   return {
     packet: concatBytes(Uint8Array.of(VERSION), firstEphemeral, routing, nextHmac),
@@ -125,22 +144,26 @@ export function parseSphinx(packet: Uint8Array): SphinxParts {
 export async function peelSphinx(
   packet: Uint8Array,
   ecdh: Ecdh,
-  opts: { associatedData?: Uint8Array; ec?: Ec } = {},
+  opts: {
+    associatedData?: Uint8Array;
+    ec?: Ec;
+    /**
+     * Free bytes before the next packet in its buffer (`next.byteOffset`), for the caller's message
+     * header: the message is then written around the packet instead of copying it.
+     */
+    nextHeadroom?: number;
+  } = {},
 ): Promise<PeeledSphinx> {
   const ec = opts.ec ?? activeEc();
   const { ephemeral, routing, hmac } = parseSphinx(packet);
-  if (!ec.isPoint(ephemeral)) throw codecError('invalid', 'sphinx: invalid ephemeral key');
-  const ss = await ecdh(ephemeral);
-  const mac = hmacSha256(
-    generateKey('mu', ss),
-    concatBytes(routing, opts.associatedData ?? new Uint8Array(0)),
-  );
+  const ss = await ecdhOfPoint(ecdh, ephemeral, ec, 'sphinx: invalid ephemeral key');
+  const mac = hmacSha256Parts(generateKey('mu', ss), routing, opts.associatedData ?? EMPTY);
   if (!equalBytes(mac, hmac)) throw codecError('invalid', 'sphinx: HMAC mismatch');
 
   const size = routing.length;
   const rho = generateKey('rho', ss);
   // Decrypt only this hop's bytes first (a BigSize is at most 9): a final hop, the usual case for a
-  // node receiving a release, never needs the 2 × size stream that shifting the packet takes.
+  // node receiving a release, never needs the stream that shifting the packet takes.
   const r = new Reader(xorStream(rho, routing.subarray(0, Math.min(size, 9))));
   const len = r.bigSize('sphinx payload length');
   if (len === 0n) throw codecError('invalid', 'sphinx: zero-length (legacy) payload');
@@ -148,16 +171,32 @@ export async function peelSphinx(
     throw codecError('truncated', `sphinx: payload length ${len} exceeds the packet`);
   const start = r.pos;
   const end = start + Number(len);
-  const head = xorStream(rho, routing.subarray(0, end + HMAC_LEN));
+  const hopLen = end + HMAC_LEN;
+  // The shifted routing info is routing ‖ zeros(hopLen) decrypted (the zeros become the keystream
+  // the shift brings in). Decrypt this hop's part first, in whole blocks, so a forward carries the
+  // stream on from there and a final hop stops. Fresh buffers are 4-byte aligned, which keeps
+  // ChaCha20 on its word path (the packet's subarrays are not).
+  const total = size + hopLen;
+  const headLen = Math.min(total, Math.ceil(hopLen / CHACHA_BLOCK) * CHACHA_BLOCK);
+  const head = new Uint8Array(headLen);
+  head.set(routing.subarray(0, Math.min(headLen, size)));
+  xorStreamInto(rho, head, head);
   const payload = head.slice(start, end);
-  const nextHmac = head.subarray(end, end + HMAC_LEN);
-  if (nextHmac.every((b) => b === 0)) return { payload, sharedSecret: ss, next: null };
-  const plain = xorStream(rho, concatBytes(routing, new Uint8Array(size)));
-  const nextRouting = plain.subarray(end + HMAC_LEN, end + HMAC_LEN + size);
+  const nextHmac = head.subarray(end, hopLen);
+  if (isZero(nextHmac)) return { payload, sharedSecret: ss, next: null };
   const nextEphemeral = ec.pointMul(ephemeral, blindingFactor(ephemeral, ss));
-  return {
-    payload,
-    sharedSecret: ss,
-    next: concatBytes(Uint8Array.of(VERSION), nextEphemeral, nextRouting, nextHmac),
-  };
+  // next = version ‖ ephemeral ‖ (head ‖ tail)[hopLen, total) ‖ next HMAC
+  const room = opts.nextHeadroom ?? 0;
+  const next = new Uint8Array(room + 1 + 33 + size + HMAC_LEN).subarray(room);
+  next[0] = VERSION;
+  next.set(nextEphemeral, 1);
+  next.set(head.subarray(hopLen), 34);
+  if (headLen < total) {
+    const tail = new Uint8Array(total - headLen);
+    tail.set(routing.subarray(headLen));
+    xorStreamInto(rho, tail, tail, headLen / CHACHA_BLOCK);
+    next.set(tail, 34 + headLen - hopLen);
+  }
+  next.set(nextHmac, 34 + size);
+  return { payload, sharedSecret: ss, next };
 }

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { activeEc, allEcs, ecdhFromPrivateKey, getNativeEc, getNobleEc } from '../../plugin/protocol/ec.js';
+import {
+  type Ecdh,
+  activeEc,
+  allEcs,
+  ecdhFromPrivateKey,
+  ecdhOfPoint,
+  getNativeEc,
+  getNobleEc,
+} from '../../plugin/protocol/ec.js';
+import { blindedEcdh } from '../../plugin/protocol/route-blinding.js';
 import { CodecError } from '../../plugin/protocol/errors.js';
 import { hex as h, toHex as hex } from './codec-fuzz.js';
 
@@ -85,5 +94,95 @@ describe('ec', () => {
     const oracle = ecdhFromPrivateKey(ALICE);
     await assert.rejects(oracle(new Uint8Array(33)), CodecError);
     assert.throws(() => ecdhFromPrivateKey(new Uint8Array(32)), CodecError);
+  });
+
+  // ecdhOfPoint skips its own point check for an oracle that checks (in-process keys): every
+  // oracle, checking or not, native or noble, must give the same secret or the same rejection.
+  const P = 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2fn;
+  const edgePoints = [
+    h(ALICE_ID),
+    h('03' + ALICE_ID.slice(2)),
+    h('02' + '00'.repeat(31) + '05'), // x not on the curve
+    h('02' + '00'.repeat(32)), // x = 0 is not on the curve
+    h('02' + P.toString(16)), // x = p: out of the field
+    h('02' + (P + 1n).toString(16)), // x = p + 1: 1 reduced, not canonical
+    h('04' + ALICE_ID.slice(2)), // wrong prefix
+    h('00' + ALICE_ID.slice(2)),
+    h(ALICE_ID).subarray(0, 32),
+    new Uint8Array(33),
+    new Uint8Array(65),
+    new Uint8Array(0),
+  ];
+  const arbPoint = fc.oneof(
+    scalar.map((k) => activeEc().publicKey(k)),
+    fc.tuple(fc.constantFrom(2, 3), fc.uint8Array({ minLength: 32, maxLength: 32 })).map(([p, x]) => {
+      const b = new Uint8Array(33);
+      b[0] = p;
+      b.set(x, 1);
+      return b;
+    }),
+    fc.uint8Array({ maxLength: 66 }),
+    fc.constantFrom(...edgePoints),
+  );
+
+  it('property: ecdhOfPoint gives one answer for checking and non-checking oracles, native and noble', async () => {
+    const ecs = allEcs();
+    const outcome = async (f: () => Promise<Uint8Array>): Promise<string> => {
+      try {
+        return hex(await f());
+      } catch (e) {
+        assert.ok(e instanceof CodecError, `only CodecError, got ${String(e)}`);
+        return `${e.code}: ${e.message}`;
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(scalar, scalar, arbPoint, async (k, t, point) => {
+        const answers = new Set<string>();
+        for (const ec of ecs) {
+          const local = ecdhFromPrivateKey(k, ec);
+          assert.equal(local.checksPoint, true, `${ec.name}: the in-process oracle checks its points`);
+          // An oracle that does not say it checks (LND's or CLN's are like this): ecdhOfPoint checks.
+          const remote: Ecdh = (p) => Promise.resolve(ec.ecdh(p, k));
+          const blinded = blindedEcdh(local, t, ec);
+          assert.equal(blinded.checksPoint, true, `${ec.name}: a tweaked in-process oracle checks too`);
+          const tk = ec.privMul(k, t);
+          const remoteBlinded: Ecdh = (p) => Promise.resolve(ec.ecdh(p, tk));
+          for (const ec2 of ecs) {
+            answers.add(await outcome(() => ecdhOfPoint(local, point, ec2, 'bad point')));
+            answers.add(await outcome(() => ecdhOfPoint(remote, point, ec2, 'bad point')));
+          }
+          const blindAnswers = new Set([
+            await outcome(() => ecdhOfPoint(blinded, point, ec, 'bad point')),
+            await outcome(() => ecdhOfPoint(remoteBlinded, point, ec, 'bad point')),
+            await outcome(() => ecdhOfPoint(blindedEcdh(remote, t, ec), point, ec, 'bad point')),
+          ]);
+          assert.equal(
+            blindAnswers.size,
+            1,
+            `${ec.name}: blinded oracles agree: ${[...blindAnswers].join(' | ')}`,
+          );
+        }
+        assert.equal(answers.size, 1, `oracles agree on ${hex(point)}: ${[...answers].join(' | ')}`);
+        const [only] = answers;
+        const valid = allEcs().every((ec) => ec.isPoint(point));
+        assert.equal(only !== 'invalid: bad point', valid, `valid point ${hex(point)} gives a secret`);
+      }),
+      { numRuns: 60, examples: edgePoints.map((p) => [ALICE, h('02'.padStart(64, '0')), p]) },
+    );
+  });
+
+  it('ecdhOfPoint asks a non-checking oracle nothing about an invalid point', async () => {
+    let asked = 0;
+    const remote: Ecdh = (p) => {
+      asked++;
+      return Promise.resolve(activeEc().ecdh(p, ALICE));
+    };
+    for (const ec of allEcs())
+      for (const p of edgePoints.filter((x) => !ec.isPoint(x)))
+        await assert.rejects(ecdhOfPoint(remote, p, ec, 'bad point'), {
+          name: 'CodecError',
+          message: /bad point/,
+        });
+    assert.equal(asked, 0);
   });
 });

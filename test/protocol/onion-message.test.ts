@@ -6,7 +6,7 @@ import {
   decodeBlindedPath,
   encodeBlindedPath,
 } from '../../plugin/protocol/blinded-path.js';
-import { allEcs, ecdhFromPrivateKey } from '../../plugin/protocol/ec.js';
+import { type Ecdh, allEcs, ecdhFromPrivateKey } from '../../plugin/protocol/ec.js';
 import { CodecError } from '../../plugin/protocol/errors.js';
 import {
   DEFAULT_ASYNC_MESSAGE_TYPES,
@@ -159,6 +159,43 @@ for (const ec of allEcs()) {
     const R = key(0x52);
     const [lId, pId, rId] = [L, P, R].map((k) => ec.publicKey(k)) as [Uint8Array, Uint8Array, Uint8Array];
     const pathId = key(0xaa);
+
+    it('rejects an invalid path key or ephemeral key alike with in-process and remote oracles', async () => {
+      const recipientPath = blindPath(key(0x07), [{ nodeId: rId, data: { pathId: key(0x99) } }], ec);
+      const held = buildHeldHtlcAvailable({
+        messagePath: encodeBlindedPath(recipientPath),
+        replyPathId: pathId,
+        ourNodeId: lId,
+        ec,
+      });
+      // A remote oracle (LND's, CLN's) does not check points itself: it must never see a bad one.
+      const seen: string[] = [];
+      const remote: Ecdh = (point) => {
+        seen.push(hex(point));
+        return Promise.resolve(ec.ecdh(point, R));
+      };
+      const notOnCurve = h('02' + '00'.repeat(31) + '05');
+      const cases: [string, number, Uint8Array, RegExp][] = [
+        ['path key off the curve', 2, notOnCurve, /onion_message: invalid path_key/],
+        ['path key with prefix 04', 2, h('04' + hex(rId).slice(2)), /onion_message: invalid path_key/],
+        ['ephemeral key off the curve', 38, notOnCurve, /sphinx: invalid ephemeral key/],
+      ];
+      for (const [what, at, bad, message] of cases) {
+        const wire = Uint8Array.from(held.wireMessage);
+        wire.set(bad, at);
+        const expected = { name: 'CodecError', message };
+        await assert.rejects(peelOnionMessage(wire, ecdhFromPrivateKey(R, ec), { ec }), expected, what);
+        seen.length = 0;
+        await assert.rejects(peelOnionMessage(wire, remote, { ec }), expected, `${what}, remote oracle`);
+        assert.ok(!seen.includes(hex(bad)), `${what}: the remote oracle was not asked`);
+      }
+      // The untouched message peels with both.
+      assert.equal(
+        (await peelOnionMessage(held.wireMessage, ecdhFromPrivateKey(R, ec), { ec })).kind,
+        'receive',
+      );
+      assert.equal((await peelOnionMessage(held.wireMessage, remote, { ec })).kind, 'receive');
+    });
 
     it('round-trips held_htlc_available and release_held_htlc through L, P and R', async () => {
       const recipientPath = blindPath(
