@@ -1,10 +1,12 @@
-// Row codecs: a hold's row in the holds table to and from the engine's record, and the HTLC column's
-// encoding (tagged JSON, so bigints and byte arrays round-trip exactly).
-import type { Height, InterceptedHtlc, Msat, TrampolineRequest, Verdict } from './backend.js';
+// Row codecs: a row of the holds table to the engine's record (the HTLC column is store-blob.ts's
+// binary form, the verdict tagged JSON from store-json.ts).
+import type { Verdict } from './backend.js';
 import { HoldError } from './errors.js';
 import { peerKeyOf } from './policy.js';
 import { isHoldState } from './state.js';
-import { hexOf, holdRecord, makeRecord, type HoldRecord, type StoredHold } from './store-record.js';
+import { decodeHtlcBlob, readActiveHtlc } from './store-blob.js';
+import { fromJson } from './store-json.js';
+import { holdRecord, makeRecord, type HoldRecord, type StoredHold } from './store-record.js';
 
 export interface HoldRow {
   hold_id: Buffer;
@@ -12,7 +14,7 @@ export interface HoldRow {
   set_id: string;
   payment_hash: Buffer;
   state: string;
-  htlc: string;
+  htlc: Buffer;
   hold_start: number;
   fail_at: number;
   created_ms: number;
@@ -27,7 +29,7 @@ export interface ActiveRow {
   set_id: string;
   payment_hash: string;
   state: string;
-  htlc: string;
+  htlc: Buffer;
   hold_start: number;
   fail_at: number;
   created_ms: number;
@@ -42,137 +44,12 @@ export interface PaymentRow {
   reason: string | null;
 }
 
-const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
-
-// JSON with tagged bigints and byte arrays, so the stored HTLC round-trips exactly. The tags are
-// put in and taken out by a plain walk: a JSON replacer or reviver calls back for every key and
-// made encoding and decoding the largest costs of intake and of a restart.
-function tag(x: unknown): unknown {
-  if (typeof x === 'bigint') return { $n: x.toString() };
-  if (x instanceof Uint8Array) return { $b: hexOf(x) };
-  if (Array.isArray(x)) return x.map(tag);
-  if (x !== null && typeof x === 'object') {
-    const o = x as Record<string, unknown> & { toJSON?: unknown };
-    if (typeof o.toJSON === 'function') return x;
-    const out: Record<string, unknown> = {};
-    for (const k in o) if (Object.hasOwn(o, k)) out[k] = tag(o[k]);
-    return out;
-  }
-  return x;
-}
-
-function untag(x: unknown): unknown {
-  if (x === null || typeof x !== 'object') return x;
-  if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) x[i] = untag(x[i]);
-    return x;
-  }
-  const o = x as Record<string, unknown>;
-  if (typeof o.$n === 'string') return BigInt(o.$n);
-  if (typeof o.$b === 'string') return unhex(o.$b);
-  for (const k in o) o[k] = untag(o[k]);
-  return o;
-}
-
-export function toJson(v: unknown): string {
-  return JSON.stringify(tag(v));
-}
-
-export function fromJson<T>(s: string): T {
-  return untag(JSON.parse(s)) as T;
-}
-
-/** One value in the tagged JSON form; the common types without building a tagged copy first. */
-function jv(x: unknown): string {
-  if (typeof x === 'string') return JSON.stringify(x);
-  if (typeof x === 'bigint') return `{"$n":"${x.toString()}"}`;
-  if (x instanceof Uint8Array) return `{"$b":"${hexOf(x)}"}`;
-  if (Array.isArray(x)) return `[${x.map(jv).join(',')}]`;
-  return JSON.stringify(tag(x)) ?? 'null';
-}
-
-/** Append `"name":value` to an object's JSON text; undefined is left out, as JSON.stringify does. */
-function put(s: string, name: string, x: unknown): string {
-  if (x === undefined) return s;
-  return `${s}${s.length > 1 ? ',' : ''}"${name}":${jv(x)}`;
-}
-
-/**
- * The HTLC as tagged JSON (the format decodeHtlc reads), written field by field: the generic walk
- * built a tagged copy of every object before JSON.stringify saw it, a cost paid on every intake.
- */
-export function encodeHtlc(h: InterceptedHtlc): string {
-  let s = '{';
-  s = put(s, 'key', h.key);
-  s = put(s, 'incomingChannel', h.incomingChannel);
-  s = put(s, 'incomingPeer', h.incomingPeer);
-  s = put(s, 'paymentHash', h.paymentHash);
-  s = put(s, 'amountInMsat', h.amountInMsat);
-  s = put(s, 'amountOutMsat', h.amountOutMsat);
-  s = put(s, 'incomingExpiry', h.incomingExpiry);
-  s = put(s, 'outgoingExpiry', h.outgoingExpiry);
-  s = put(s, 'outgoingChannel', h.outgoingChannel);
-  s = put(s, 'autoFailHeight', h.autoFailHeight);
-  s = put(s, 'holdFlag', h.holdFlag);
-  const a = h.asyncHold;
-  if (a) {
-    let o = '{';
-    o = put(o, 'messagePaths', a.messagePaths);
-    o = put(o, 'releaseToken', a.releaseToken);
-    o = put(o, 'maxHoldBlocks', a.maxHoldBlocks);
-    o = put(o, 'totalMsat', a.totalMsat);
-    s = `${s},"asyncHold":${o}}`;
-  } else s = put(s, 'asyncHold', a);
-  const t = h.trampoline;
-  if (t) {
-    let o = '{';
-    o = put(o, 'invoice', t.invoice);
-    o = put(o, 'amtToForwardMsat', t.amtToForwardMsat);
-    o = put(o, 'outgoingNodeId', t.outgoingNodeId);
-    o = put(o, 'keysendPreimage', t.keysendPreimage);
-    s = `${s},"trampoline":${o}}`;
-  } else s = put(s, 'trampoline', t);
-  return `${s}}`;
-}
-
-/** Decode, restoring the optional fields JSON dropped as explicit undefined (the shape hosts give). */
-export function decodeHtlc(s: string): InterceptedHtlc {
-  const h = fromJson<InterceptedHtlc>(s);
-  const a = h.asyncHold;
-  const t = h.trampoline;
-  return {
-    key: h.key,
-    incomingChannel: h.incomingChannel,
-    incomingPeer: h.incomingPeer,
-    paymentHash: h.paymentHash,
-    amountInMsat: h.amountInMsat,
-    amountOutMsat: h.amountOutMsat,
-    incomingExpiry: h.incomingExpiry,
-    outgoingExpiry: h.outgoingExpiry,
-    outgoingChannel: h.outgoingChannel,
-    autoFailHeight: h.autoFailHeight,
-    holdFlag: h.holdFlag,
-    asyncHold: a && {
-      messagePaths: a.messagePaths,
-      releaseToken: a.releaseToken,
-      maxHoldBlocks: a.maxHoldBlocks,
-      totalMsat: a.totalMsat,
-    },
-    trampoline: t && {
-      invoice: t.invoice,
-      amtToForwardMsat: t.amtToForwardMsat,
-      outgoingNodeId: t.outgoingNodeId,
-      keysendPreimage: t.keysendPreimage,
-    },
-  };
-}
-
 /** A Buffer view of the bytes (no copy): better-sqlite3 binds Buffers as blobs. */
 export const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 export function rowToHold(r: HoldRow): StoredHold {
   if (!isHoldState(r.state)) throw new HoldError('store_version', `unknown hold state ${r.state}`);
-  const htlc = decodeHtlc(r.htlc);
+  const htlc = decodeHtlcBlob(r.htlc, r.htlc_key, new Uint8Array(r.payment_hash));
   return {
     ...holdRecord(htlc, {
       holdIdHex: r.hold_id.toString('hex'),
@@ -189,17 +66,13 @@ export function rowToHold(r: HoldRow): StoredHold {
   };
 }
 
-type Tagged = Record<string, unknown>;
-
 /**
  * An active hold from its row, decoding only what the record keeps: the payment hash (already a
- * column) and the fields a hold never reads again are left in the JSON text, not turned into bytes.
+ * column) and the fields a hold never reads again are stepped over in the blob.
  */
 export function rowToActive(r: ActiveRow): HoldRecord {
   if (!isHoldState(r.state)) throw new HoldError('store_version', `unknown hold state ${r.state}`);
-  const o = JSON.parse(r.htlc) as Tagged;
-  const a = (o.asyncHold ?? undefined) as Tagged | undefined;
-  const t = untag(o.trampoline ?? undefined) as TrampolineRequest | undefined;
+  const f = readActiveHtlc(r.htlc);
   return makeRecord(
     {
       holdIdHex: r.hold_id,
@@ -213,18 +86,13 @@ export function rowToActive(r: ActiveRow): HoldRecord {
       verdict: undefined,
     },
     r.htlc_key,
-    peerKeyOf(o as Pick<InterceptedHtlc, 'incomingPeer' | 'incomingChannel'>),
-    untag(o.amountInMsat) as Msat,
-    untag(o.amountOutMsat) as Msat | undefined,
-    o.incomingExpiry as Height,
-    (untag(a?.messagePaths) as Uint8Array[] | undefined) ?? [],
-    untag(a?.releaseToken) as Uint8Array | undefined,
-    untag(a?.totalMsat) as Msat | undefined,
-    t && {
-      invoice: t.invoice,
-      amtToForwardMsat: t.amtToForwardMsat,
-      outgoingNodeId: t.outgoingNodeId,
-      keysendPreimage: t.keysendPreimage,
-    },
+    peerKeyOf(f),
+    f.amountInMsat,
+    f.amountOutMsat,
+    f.incomingExpiry,
+    f.messagePaths,
+    f.releaseToken,
+    f.totalMsat,
+    f.trampoline,
   );
 }

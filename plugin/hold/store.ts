@@ -1,23 +1,25 @@
 // Durable record of every hold: better-sqlite3 in WAL mode with synchronous=FULL, so a commit that
 // returned survives a power cut. The engine batches one tick's writes into one transaction.
-// The schema lives in store-schema.ts, the row codecs in store-codec.ts, the record in store-record.ts.
+// The schema lives in store-schema.ts, the row codecs in store-codec.ts (HTLC column store-blob.ts,
+// verdicts store-json.ts), the record in store-record.ts.
 import type Database from 'better-sqlite3';
 import type { InterceptedHtlc } from './backend.js';
+import { encodeHtlcBlob } from './store-blob.js';
 import {
   asBuffer,
-  encodeHtlc,
   rowToActive,
   rowToHold,
-  toJson,
   type ActiveRow,
   type HoldRow,
   type PaymentRow,
 } from './store-codec.js';
+import { toJson } from './store-json.js';
 import type { HoldRecord, PaymentRecord, PaymentState, StoredHold } from './store-record.js';
 import { openHoldDb } from './store-schema.js';
 import { HOLD_STATES, isHoldState, isTerminal, type HoldState } from './state.js';
 
-export { decodeHtlc, encodeHtlc } from './store-codec.js';
+export { decodeHtlcBlob, encodeHtlcBlob } from './store-blob.js';
+export { decodeHtlc, encodeHtlc } from './store-json.js';
 export {
   bytesOfHex,
   hexOf,
@@ -44,9 +46,13 @@ export class HoldStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       update: db.prepare(`UPDATE holds SET state = ?, verdict = ?, updated_ms = ? WHERE hold_id = ?`),
-      byKey: db.prepare(`SELECT * FROM holds WHERE htlc_key = ?`),
+      // Finished holds only, by the key index that covers them (migration 003 says why).
+      byKey: db.prepare(`SELECT * FROM holds WHERE htlc_key = ? AND verdict IS NOT NULL`),
       storedKeys: db
-        .prepare(`SELECT htlc_key FROM holds WHERE htlc_key IN (SELECT value FROM json_each(?))`)
+        .prepare(
+          `SELECT htlc_key FROM holds
+           WHERE htlc_key IN (SELECT value FROM json_each(?)) AND verdict IS NOT NULL`,
+        )
         .pluck(),
       byId: db.prepare(`SELECT * FROM holds WHERE hold_id = ?`),
       // Only what the engine keeps, ids as lowercase hex (SQLite makes the strings; no Buffer per id).
@@ -93,7 +99,11 @@ export class HoldStore {
     this.db.transaction(fn)();
   }
 
-  /** Insert a hold with the HTLC it was taken from (stored whole, as first seen). */
+  /**
+   * Insert a hold with the HTLC it was taken from (stored whole, as first seen). Its key is not
+   * checked for uniqueness here: the engine keeps every active hold in memory and never takes in a
+   * key it holds; finished holds' keys are unique in the store (holds_key_done).
+   */
   insertHold(h: HoldRecord, htlc: InterceptedHtlc): void {
     // Positional parameters: binding a named-parameter object costs a property lookup per column.
     this.stmts.insert.run(
@@ -102,7 +112,7 @@ export class HoldStore {
       h.setId,
       asBuffer(htlc.paymentHash),
       h.state,
-      encodeHtlc(htlc),
+      encodeHtlcBlob(htlc),
       h.holdStart,
       h.failAt,
       h.createdMs,
@@ -121,12 +131,16 @@ export class HoldStore {
     );
   }
 
+  /**
+   * The finished hold (one with its verdict) taken from this HTLC. Active holds are not found here:
+   * the engine has every one of them in memory until its final write commits, and asks memory first.
+   */
   byKey(key: string): StoredHold | undefined {
     const r = this.stmts.byKey.get(key) as HoldRow | undefined;
     return r && rowToHold(r);
   }
 
-  /** Which of these HTLC keys have a stored hold (one query for a whole batch). */
+  /** Which of these HTLC keys have a finished hold in the store (one query for a whole batch; see byKey). */
   storedKeys(keys: readonly string[]): Set<string> {
     return new Set(this.stmts.storedKeys.all(JSON.stringify(keys)) as string[]);
   }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sha256 } from '@noble/hashes/sha2.js';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type {
   Backend,
   HeldHtlcNotice,
@@ -19,8 +19,8 @@ import type {
   Verdict,
 } from '../../plugin/hold/backend.js';
 import { HoldEngine } from '../../plugin/hold/engine.js';
-import { migrations } from '../../plugin/hold/migrations/index.js';
-import { encodeHtlc } from '../../plugin/hold/store.js';
+import { encodeHtlcBlob } from '../../plugin/hold/store.js';
+import { openHoldDb } from '../../plugin/hold/store-schema.js';
 import { buildBlindedPath } from '../../plugin/protocol/route-blinding.js';
 import { encodeBlindedPath } from '../../plugin/protocol/blinded-path.js';
 import { activeEc } from '../../plugin/protocol/ec.js';
@@ -139,12 +139,9 @@ function mem(): Mem {
   return { heap: m.heapUsed, rss: m.rss, external: m.external + m.arrayBuffers };
 }
 
+/** The store's own schema and settings (WAL, synchronous=FULL), nothing of the engine. */
 function rawDb(path: string): Database.Database {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  for (const m of migrations) db.exec(m.sql);
-  return db;
+  return openHoldDb(path);
 }
 
 interface RawRow {
@@ -152,7 +149,7 @@ interface RawRow {
   htlc_key: string;
   set_id: string;
   payment_hash: Buffer;
-  htlc: string;
+  htlc: Buffer;
 }
 
 /** Baselines: the same rows written (or read) straight through better-sqlite3, same batches. */
@@ -223,7 +220,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
         htlc_key: h.key,
         set_id: `one:${id.toString('hex')}`,
         payment_hash: Buffer.from(h.paymentHash),
-        htlc: encodeHtlc(h),
+        htlc: Buffer.from(encodeHtlcBlob(h)),
       };
     });
     bare = undefined;
