@@ -40,6 +40,32 @@ describe('hold store', () => {
     t.done();
   });
 
+  it('finds holds by key, set and id through an index, never a scan of the table', () => {
+    const t = tmpDb();
+    const s = HoldStore.open(t.path);
+    const { db, stmts } = s as unknown as {
+      db: Database.Database;
+      stmts: Record<string, Database.Statement>;
+    };
+    const plan = (name: string): string => {
+      const st = stmts[name]!;
+      const args = Array.from(st.source.matchAll(/\?/g), () => 'x');
+      return (db.prepare(`EXPLAIN QUERY PLAN ${st.source}`).all(...args) as { detail: string }[])
+        .map((r) => r.detail)
+        .join(' | ');
+    };
+    // Replay lookups at intake, the MPP set check, releases and the verdict write.
+    assert.match(plan('byKey'), /^SEARCH holds USING INDEX holds_key_done/);
+    assert.match(plan('storedKeys'), /SEARCH holds USING INDEX holds_key_done/);
+    assert.match(plan('setFinished'), /^SEARCH holds USING INDEX holds_set_done/);
+    assert.match(plan('byId'), /^SEARCH holds USING INDEX sqlite_autoindex_holds_1/);
+    assert.match(plan('update'), /^SEARCH holds USING INDEX sqlite_autoindex_holds_1/);
+    assert.match(plan('active'), /^SEARCH holds USING INDEX holds_state/);
+    assert.match(plan('prune'), /^SEARCH holds USING INDEX holds_state/);
+    s.close();
+    t.done();
+  });
+
   it('refuses a database written by a newer schema', () => {
     const t = tmpDb();
     const db = new Database(t.path);
