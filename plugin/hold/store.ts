@@ -1,358 +1,39 @@
 // Durable record of every hold: better-sqlite3 in WAL mode with synchronous=FULL, so a commit that
 // returned survives a power cut. The engine batches one tick's writes into one transaction.
-import Database from 'better-sqlite3';
-import type { Height, InterceptedHtlc, Msat, TrampolineRequest, Verdict } from './backend.js';
-import { HoldError } from './errors.js';
-import { migrations } from './migrations/index.js';
-import { peerKeyOf } from './policy.js';
+// The schema lives in store-schema.ts, the row codecs in store-codec.ts (HTLC column store-blob.ts,
+// verdicts store-json.ts), the record in store-record.ts.
+import type Database from 'better-sqlite3';
+import type { InterceptedHtlc } from './backend.js';
+import { encodeHtlcBlob } from './store-blob.js';
+import {
+  asBuffer,
+  rowToActive,
+  rowToHold,
+  type ActiveRow,
+  type HoldRow,
+  type PaymentRow,
+} from './store-codec.js';
+import { toJson } from './store-json.js';
+import type { HoldRecord, PaymentRecord, PaymentState, StoredHold } from './store-record.js';
+import { openHoldDb } from './store-schema.js';
 import { HOLD_STATES, isHoldState, isTerminal, type HoldState } from './state.js';
 
-/**
- * A hold as the engine keeps it in memory: what deciding it needs, ids as hex strings, and no copy
- * of the host's HTLC object. At 100,000 holds every kept object shows: a Uint8Array costs ~180 bytes
- * of heap before its contents, so the payment hash and hold id are kept once, as hex, and turned
- * back into bytes only for the rare call that needs them.
- */
-export interface HoldRecord {
-  holdIdHex: string;
-  key: string;
-  setId: string;
-  paymentHashHex: string;
-  state: HoldState;
-  /** The cap bucket the hold counts against (policy peerKeyOf); the engine interns it per peer. */
-  peer: string;
-  amountInMsat: Msat;
-  amountOutMsat: Msat | undefined;
-  incomingExpiry: Height;
-  /** From async_hold: where held_htlc_available goes, and the sender's release token. */
-  messagePaths: Uint8Array[];
-  releaseToken: Uint8Array | undefined;
-  totalMsat: Msat | undefined;
-  trampoline: TrampolineRequest | undefined;
-  holdStart: Height;
-  failAt: Height;
-  createdMs: number;
-  updatedMs: number;
-  verdict: Verdict | undefined;
-}
-
-/** A hold read back with its HTLC as first seen (operator views, replays of finished holds). */
-export interface StoredHold extends HoldRecord {
-  htlc: InterceptedHtlc;
-}
-
-/** What a hold record carries besides the HTLC's own fields. */
-export interface HoldMeta {
-  holdIdHex: string;
-  setId: string;
-  paymentHashHex: string;
-  state: HoldState;
-  holdStart: Height;
-  failAt: Height;
-  createdMs: number;
-  updatedMs: number;
-  verdict: Verdict | undefined;
-}
-
-/** The in-memory record of a hold of this HTLC. */
-export function holdRecord(h: InterceptedHtlc, m: HoldMeta): HoldRecord {
-  const a = h.asyncHold;
-  return makeRecord(
-    m,
-    h.key,
-    peerKeyOf(h),
-    h.amountInMsat,
-    h.amountOutMsat,
-    h.incomingExpiry,
-    a?.messagePaths ?? [],
-    a?.releaseToken,
-    a?.totalMsat,
-    h.trampoline,
-  );
-}
-
-// One object literal for every record, so they all share one shape.
-function makeRecord(
-  m: HoldMeta,
-  key: string,
-  peer: string,
-  amountInMsat: Msat,
-  amountOutMsat: Msat | undefined,
-  incomingExpiry: Height,
-  messagePaths: Uint8Array[],
-  releaseToken: Uint8Array | undefined,
-  totalMsat: Msat | undefined,
-  trampoline: TrampolineRequest | undefined,
-): HoldRecord {
-  return {
-    holdIdHex: m.holdIdHex,
-    key,
-    setId: m.setId,
-    paymentHashHex: m.paymentHashHex,
-    state: m.state,
-    peer,
-    amountInMsat,
-    amountOutMsat,
-    incomingExpiry,
-    messagePaths,
-    releaseToken,
-    totalMsat,
-    trampoline,
-    holdStart: m.holdStart,
-    failAt: m.failAt,
-    createdMs: m.createdMs,
-    updatedMs: m.updatedMs,
-    verdict: m.verdict,
-  };
-}
-
-/** Bytes of a hex id kept in a record (a fresh copy; the record keeps only the string). */
-export const bytesOfHex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
-
-export type PaymentState = 'pending' | 'succeeded' | 'failed';
-
-export interface PaymentRecord {
-  setId: string;
-  paymentHash: Uint8Array;
-  state: PaymentState;
-  preimage: Uint8Array | undefined;
-  reason: string | undefined;
-}
-
-interface HoldRow {
-  hold_id: Buffer;
-  htlc_key: string;
-  set_id: string;
-  payment_hash: Buffer;
-  state: string;
-  htlc: string;
-  hold_start: number;
-  fail_at: number;
-  created_ms: number;
-  updated_ms: number;
-  verdict: string | null;
-}
-
-/** An active hold's row: ids as hex from SQLite (no Buffer per id), no verdict (active holds have none). */
-interface ActiveRow {
-  hold_id: string;
-  htlc_key: string;
-  set_id: string;
-  payment_hash: string;
-  state: string;
-  htlc: string;
-  hold_start: number;
-  fail_at: number;
-  created_ms: number;
-  updated_ms: number;
-}
-
-interface PaymentRow {
-  set_id: string;
-  payment_hash: Buffer;
-  state: string;
-  preimage: Buffer | null;
-  reason: string | null;
-}
-
-const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
-
-/**
- * Lowercase hex as one flat string. @noble/hashes' bytesToHex appends a byte at a time, which leaves
- * a rope of one cons string per byte; ids kept for a hold's whole life would cost ~1.4 KB per hold.
- */
-export function hexOf(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
-
-// JSON with tagged bigints and byte arrays, so the stored HTLC round-trips exactly. The tags are
-// put in and taken out by a plain walk: a JSON replacer or reviver calls back for every key and
-// made encoding and decoding the largest costs of intake and of a restart.
-function tag(x: unknown): unknown {
-  if (typeof x === 'bigint') return { $n: x.toString() };
-  if (x instanceof Uint8Array) return { $b: hexOf(x) };
-  if (Array.isArray(x)) return x.map(tag);
-  if (x !== null && typeof x === 'object') {
-    const o = x as Record<string, unknown> & { toJSON?: unknown };
-    if (typeof o.toJSON === 'function') return x;
-    const out: Record<string, unknown> = {};
-    for (const k in o) if (Object.hasOwn(o, k)) out[k] = tag(o[k]);
-    return out;
-  }
-  return x;
-}
-
-function untag(x: unknown): unknown {
-  if (x === null || typeof x !== 'object') return x;
-  if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) x[i] = untag(x[i]);
-    return x;
-  }
-  const o = x as Record<string, unknown>;
-  if (typeof o.$n === 'string') return BigInt(o.$n);
-  if (typeof o.$b === 'string') return unhex(o.$b);
-  for (const k in o) o[k] = untag(o[k]);
-  return o;
-}
-
-function toJson(v: unknown): string {
-  return JSON.stringify(tag(v));
-}
-
-function fromJson<T>(s: string): T {
-  return untag(JSON.parse(s)) as T;
-}
-
-/** One value in the tagged JSON form; the common types without building a tagged copy first. */
-function jv(x: unknown): string {
-  if (typeof x === 'string') return JSON.stringify(x);
-  if (typeof x === 'bigint') return `{"$n":"${x.toString()}"}`;
-  if (x instanceof Uint8Array) return `{"$b":"${hexOf(x)}"}`;
-  if (Array.isArray(x)) return `[${x.map(jv).join(',')}]`;
-  return JSON.stringify(tag(x)) ?? 'null';
-}
-
-/** Append `"name":value` to an object's JSON text; undefined is left out, as JSON.stringify does. */
-function put(s: string, name: string, x: unknown): string {
-  if (x === undefined) return s;
-  return `${s}${s.length > 1 ? ',' : ''}"${name}":${jv(x)}`;
-}
-
-/**
- * The HTLC as tagged JSON (the format decodeHtlc reads), written field by field: the generic walk
- * built a tagged copy of every object before JSON.stringify saw it, a cost paid on every intake.
- */
-export function encodeHtlc(h: InterceptedHtlc): string {
-  let s = '{';
-  s = put(s, 'key', h.key);
-  s = put(s, 'incomingChannel', h.incomingChannel);
-  s = put(s, 'incomingPeer', h.incomingPeer);
-  s = put(s, 'paymentHash', h.paymentHash);
-  s = put(s, 'amountInMsat', h.amountInMsat);
-  s = put(s, 'amountOutMsat', h.amountOutMsat);
-  s = put(s, 'incomingExpiry', h.incomingExpiry);
-  s = put(s, 'outgoingExpiry', h.outgoingExpiry);
-  s = put(s, 'outgoingChannel', h.outgoingChannel);
-  s = put(s, 'autoFailHeight', h.autoFailHeight);
-  s = put(s, 'holdFlag', h.holdFlag);
-  const a = h.asyncHold;
-  if (a) {
-    let o = '{';
-    o = put(o, 'messagePaths', a.messagePaths);
-    o = put(o, 'releaseToken', a.releaseToken);
-    o = put(o, 'maxHoldBlocks', a.maxHoldBlocks);
-    o = put(o, 'totalMsat', a.totalMsat);
-    s = `${s},"asyncHold":${o}}`;
-  } else s = put(s, 'asyncHold', a);
-  const t = h.trampoline;
-  if (t) {
-    let o = '{';
-    o = put(o, 'invoice', t.invoice);
-    o = put(o, 'amtToForwardMsat', t.amtToForwardMsat);
-    o = put(o, 'outgoingNodeId', t.outgoingNodeId);
-    o = put(o, 'keysendPreimage', t.keysendPreimage);
-    s = `${s},"trampoline":${o}}`;
-  } else s = put(s, 'trampoline', t);
-  return `${s}}`;
-}
-
-/** Decode, restoring the optional fields JSON dropped as explicit undefined (the shape hosts give). */
-export function decodeHtlc(s: string): InterceptedHtlc {
-  const h = fromJson<InterceptedHtlc>(s);
-  const a = h.asyncHold;
-  const t = h.trampoline;
-  return {
-    key: h.key,
-    incomingChannel: h.incomingChannel,
-    incomingPeer: h.incomingPeer,
-    paymentHash: h.paymentHash,
-    amountInMsat: h.amountInMsat,
-    amountOutMsat: h.amountOutMsat,
-    incomingExpiry: h.incomingExpiry,
-    outgoingExpiry: h.outgoingExpiry,
-    outgoingChannel: h.outgoingChannel,
-    autoFailHeight: h.autoFailHeight,
-    holdFlag: h.holdFlag,
-    asyncHold: a && {
-      messagePaths: a.messagePaths,
-      releaseToken: a.releaseToken,
-      maxHoldBlocks: a.maxHoldBlocks,
-      totalMsat: a.totalMsat,
-    },
-    trampoline: t && {
-      invoice: t.invoice,
-      amtToForwardMsat: t.amtToForwardMsat,
-      outgoingNodeId: t.outgoingNodeId,
-      keysendPreimage: t.keysendPreimage,
-    },
-  };
-}
-
-/** A Buffer view of the bytes (no copy): better-sqlite3 binds Buffers as blobs. */
-const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-
-function rowToHold(r: HoldRow): StoredHold {
-  if (!isHoldState(r.state)) throw new HoldError('store_version', `unknown hold state ${r.state}`);
-  const htlc = decodeHtlc(r.htlc);
-  return {
-    ...holdRecord(htlc, {
-      holdIdHex: r.hold_id.toString('hex'),
-      setId: r.set_id,
-      paymentHashHex: r.payment_hash.toString('hex'),
-      state: r.state,
-      holdStart: r.hold_start,
-      failAt: r.fail_at,
-      createdMs: r.created_ms,
-      updatedMs: r.updated_ms,
-      verdict: r.verdict === null ? undefined : fromJson<Verdict>(r.verdict),
-    }),
-    htlc,
-  };
-}
-
-type Tagged = Record<string, unknown>;
+export { decodeHtlcBlob, encodeHtlcBlob } from './store-blob.js';
+export { decodeHtlc, encodeHtlc } from './store-json.js';
+export {
+  bytesOfHex,
+  hexOf,
+  holdRecord,
+  type HoldMeta,
+  type HoldRecord,
+  type PaymentRecord,
+  type PaymentState,
+  type StoredHold,
+} from './store-record.js';
 
 const FINAL_STATES = HOLD_STATES.filter(isTerminal)
   .map((st) => `'${st}'`)
   .join(', ');
-
-/**
- * An active hold from its row, decoding only what the record keeps: the payment hash (already a
- * column) and the fields a hold never reads again are left in the JSON text, not turned into bytes.
- */
-function rowToActive(r: ActiveRow): HoldRecord {
-  if (!isHoldState(r.state)) throw new HoldError('store_version', `unknown hold state ${r.state}`);
-  const o = JSON.parse(r.htlc) as Tagged;
-  const a = (o.asyncHold ?? undefined) as Tagged | undefined;
-  const t = untag(o.trampoline ?? undefined) as TrampolineRequest | undefined;
-  return makeRecord(
-    {
-      holdIdHex: r.hold_id,
-      setId: r.set_id,
-      paymentHashHex: r.payment_hash,
-      state: r.state,
-      holdStart: r.hold_start,
-      failAt: r.fail_at,
-      createdMs: r.created_ms,
-      updatedMs: r.updated_ms,
-      verdict: undefined,
-    },
-    r.htlc_key,
-    peerKeyOf(o as Pick<InterceptedHtlc, 'incomingPeer' | 'incomingChannel'>),
-    untag(o.amountInMsat) as Msat,
-    untag(o.amountOutMsat) as Msat | undefined,
-    o.incomingExpiry as Height,
-    (untag(a?.messagePaths) as Uint8Array[] | undefined) ?? [],
-    untag(a?.releaseToken) as Uint8Array | undefined,
-    untag(a?.totalMsat) as Msat | undefined,
-    t && {
-      invoice: t.invoice,
-      amtToForwardMsat: t.amtToForwardMsat,
-      outgoingNodeId: t.outgoingNodeId,
-      keysendPreimage: t.keysendPreimage,
-    },
-  );
-}
 
 export class HoldStore {
   private readonly stmts;
@@ -365,9 +46,13 @@ export class HoldStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       update: db.prepare(`UPDATE holds SET state = ?, verdict = ?, updated_ms = ? WHERE hold_id = ?`),
-      byKey: db.prepare(`SELECT * FROM holds WHERE htlc_key = ?`),
+      // Finished holds only, by the key index that covers them (migration 003 says why).
+      byKey: db.prepare(`SELECT * FROM holds WHERE htlc_key = ? AND verdict IS NOT NULL`),
       storedKeys: db
-        .prepare(`SELECT htlc_key FROM holds WHERE htlc_key IN (SELECT value FROM json_each(?))`)
+        .prepare(
+          `SELECT htlc_key FROM holds
+           WHERE htlc_key IN (SELECT value FROM json_each(?)) AND verdict IS NOT NULL`,
+        )
         .pluck(),
       byId: db.prepare(`SELECT * FROM holds WHERE hold_id = ?`),
       // Only what the engine keeps, ids as lowercase hex (SQLite makes the strings; no Buffer per id).
@@ -398,12 +83,7 @@ export class HoldStore {
   }
 
   static open(path: string): HoldStore {
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    migrate(db);
-    return new HoldStore(db);
+    return new HoldStore(openHoldDb(path));
   }
 
   close(): void {
@@ -419,7 +99,11 @@ export class HoldStore {
     this.db.transaction(fn)();
   }
 
-  /** Insert a hold with the HTLC it was taken from (stored whole, as first seen). */
+  /**
+   * Insert a hold with the HTLC it was taken from (stored whole, as first seen). Its key is not
+   * checked for uniqueness here: the engine keeps every active hold in memory and never takes in a
+   * key it holds; finished holds' keys are unique in the store (holds_key_done).
+   */
   insertHold(h: HoldRecord, htlc: InterceptedHtlc): void {
     // Positional parameters: binding a named-parameter object costs a property lookup per column.
     this.stmts.insert.run(
@@ -428,7 +112,7 @@ export class HoldStore {
       h.setId,
       asBuffer(htlc.paymentHash),
       h.state,
-      encodeHtlc(htlc),
+      encodeHtlcBlob(htlc),
       h.holdStart,
       h.failAt,
       h.createdMs,
@@ -447,12 +131,16 @@ export class HoldStore {
     );
   }
 
+  /**
+   * The finished hold (one with its verdict) taken from this HTLC. Active holds are not found here:
+   * the engine has every one of them in memory until its final write commits, and asks memory first.
+   */
   byKey(key: string): StoredHold | undefined {
     const r = this.stmts.byKey.get(key) as HoldRow | undefined;
     return r && rowToHold(r);
   }
 
-  /** Which of these HTLC keys have a stored hold (one query for a whole batch). */
+  /** Which of these HTLC keys have a finished hold in the store (one query for a whole batch; see byKey). */
   storedKeys(keys: readonly string[]): Set<string> {
     return new Set(this.stmts.storedKeys.all(JSON.stringify(keys)) as string[]);
   }
@@ -528,24 +216,5 @@ export class HoldStore {
       preimage: r.preimage ? new Uint8Array(r.preimage) : undefined,
       reason: r.reason ?? undefined,
     };
-  }
-}
-
-function migrate(db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  const latest = migrations[migrations.length - 1]?.version ?? 0;
-  if (current > latest) {
-    db.close();
-    throw new HoldError(
-      'store_version',
-      `hold database is at schema ${current}, this code knows up to ${latest}`,
-    );
-  }
-  for (const m of migrations) {
-    if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
   }
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sha256 } from '@noble/hashes/sha2.js';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type {
   Backend,
   HeldHtlcNotice,
@@ -19,8 +19,8 @@ import type {
   Verdict,
 } from '../../plugin/hold/backend.js';
 import { HoldEngine } from '../../plugin/hold/engine.js';
-import { migrations } from '../../plugin/hold/migrations/index.js';
-import { encodeHtlc } from '../../plugin/hold/store.js';
+import { encodeHtlcBlob } from '../../plugin/hold/store.js';
+import { openHoldDb } from '../../plugin/hold/store-schema.js';
 import { buildBlindedPath } from '../../plugin/protocol/route-blinding.js';
 import { encodeBlindedPath } from '../../plugin/protocol/blinded-path.js';
 import { activeEc } from '../../plugin/protocol/ec.js';
@@ -139,12 +139,9 @@ function mem(): Mem {
   return { heap: m.heapUsed, rss: m.rss, external: m.external + m.arrayBuffers };
 }
 
+/** The store's own schema and settings (WAL, synchronous=FULL), nothing of the engine. */
 function rawDb(path: string): Database.Database {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  for (const m of migrations) db.exec(m.sql);
-  return db;
+  return openHoldDb(path);
 }
 
 interface RawRow {
@@ -152,7 +149,7 @@ interface RawRow {
   htlc_key: string;
   set_id: string;
   payment_hash: Buffer;
-  htlc: string;
+  htlc: Buffer;
 }
 
 /** Baselines: the same rows written (or read) straight through better-sqlite3, same batches. */
@@ -167,8 +164,10 @@ function rawInsert(db: Database.Database, rows: RawRow[], batch: number): number
       ins.run(r.hold_id, r.htlc_key, r.set_id, r.payment_hash, r.htlc, HEIGHT, HEIGHT + 232, 1, 1);
     }
   });
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < rows.length; i += batch) tx(i, Math.min(rows.length, i + batch));
+  cpuLog('raw insert', c0, rows.length);
   return performance.now() - t0;
 }
 
@@ -179,8 +178,10 @@ function rawUpdate(db: Database.Database, rows: RawRow[], batch: number): number
   const tx = db.transaction((from: number, to: number) => {
     for (let i = from; i < to; i++) up.run('{"kind":"continue"}', 2, rows[i]!.hold_id);
   });
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < rows.length; i += batch) tx(i, Math.min(rows.length, i + batch));
+  cpuLog('raw update', c0, rows.length);
   return performance.now() - t0;
 }
 
@@ -191,6 +192,12 @@ function rawSelect(db: Database.Database): number {
     .all();
   if (all.length === 0) throw new Error('bench: raw select read nothing');
   return performance.now() - t0;
+}
+
+/** CPU time (user + system) per item since `c0`: steadier than wall time on a shared machine. */
+function cpuLog(what: string, c0: NodeJS.CpuUsage, items: number): void {
+  const c = process.cpuUsage(c0);
+  console.error(`[bench] engine: ${what}: ${((c.user + c.system) / items).toFixed(1)} us CPU per item`);
 }
 
 export interface EngineBenchOptions {
@@ -223,7 +230,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
         htlc_key: h.key,
         set_id: `one:${id.toString('hex')}`,
         payment_hash: Buffer.from(h.paymentHash),
-        htlc: encodeHtlc(h),
+        htlc: Buffer.from(encodeHtlcBlob(h)),
       };
     });
     bare = undefined;
@@ -251,6 +258,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
     const before = mem();
 
     o.log(`engine: intake of ${n} async HTLCs, ${o.batch} per event-loop turn`);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < n; i += o.batch) {
       for (let j = i; j < Math.min(n, i + o.batch); j++) host.offer(makeHtlc(j, path));
@@ -259,6 +267,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
     // Notices go out right after each batch commits: the last one out means every hold is durable.
     await until(() => host.notices >= n);
     const intakeMs = performance.now() - t0;
+    cpuLog('intake', c0, n);
     o.log(`engine: intake took ${Math.round(intakeMs)} ms`);
     const held = mem();
     if (host.verdicts.fail > 0) throw new Error(`bench: ${host.verdicts.fail} HTLCs refused at intake`);
@@ -300,10 +309,12 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
       for (let i = 0; i < n; i++) replaying.offer(makeHtlc(i, path));
     };
     gc();
+    const c1 = process.cpuUsage();
     const t1 = performance.now();
     engine = await HoldEngine.open({ dbPath, backend: host, config });
     await engine.start();
     const recoverMs = performance.now() - t1;
+    cpuLog('recovery', c1, n);
     o.log(`engine: recovery took ${Math.round(recoverMs)} ms`);
     if (engine.stats().activeHolds !== n) throw new Error('bench: recovery lost holds');
     figures.push({
@@ -315,6 +326,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
     });
 
     o.log(`engine: ${n / 2} releases, ${o.batch} per event-loop turn`);
+    const c2 = process.cpuUsage();
     const t2 = performance.now();
     for (let i = 0; i < n / 2; i += o.batch) {
       for (let j = i; j < Math.min(n / 2, i + o.batch); j++)
@@ -323,6 +335,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
     }
     await until(() => host.verdicts.continue === n / 2);
     const releaseMs = performance.now() - t2;
+    cpuLog('release', c2, n / 2);
     figures.push({
       name: 'releases',
       value: (n / 2 / releaseMs) * 1000,
@@ -339,10 +352,12 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
       await turn();
     }
     const emptyBlockMs = (performance.now() - t3) / empty;
+    const c4 = process.cpuUsage();
     const t4 = performance.now();
     host.events!.block(HEIGHT + 1000); // past every deadline: the other half expires in this block
     await until(() => host.verdicts.fail === n / 2);
     const expireMs = performance.now() - t4;
+    cpuLog('expiry', c4, n / 2);
     figures.push({
       name: `expiries in one block (${(n / 2).toLocaleString('en-US')} due)`,
       value: (n / 2 / expireMs) * 1000,

@@ -4,9 +4,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { HoldError } from '../../plugin/hold/errors.js';
-import { HoldStore, decodeHtlc, encodeHtlc, holdRecord, type StoredHold } from '../../plugin/hold/store.js';
+import {
+  HoldStore,
+  decodeHtlc,
+  decodeHtlcBlob,
+  encodeHtlc,
+  encodeHtlcBlob,
+  holdRecord,
+  type StoredHold,
+} from '../../plugin/hold/store.js';
 import type { InterceptedHtlc } from '../../plugin/hold/backend.js';
 import { migrations } from '../../plugin/hold/migrations/index.js';
+import { migrate } from '../../plugin/hold/store-schema.js';
 import { SimHost, makeHtlc } from '../helpers/sim-host.js';
 import { tmpBase } from './setup.js';
 
@@ -27,6 +36,32 @@ describe('hold store', () => {
     const s = HoldStore.open(t.path);
     // synchronous is per connection: check the store's own.
     assert.equal((s as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true }), 2);
+    s.close();
+    t.done();
+  });
+
+  it('finds holds by key, set and id through an index, never a scan of the table', () => {
+    const t = tmpDb();
+    const s = HoldStore.open(t.path);
+    const { db, stmts } = s as unknown as {
+      db: Database.Database;
+      stmts: Record<string, Database.Statement>;
+    };
+    const plan = (name: string): string => {
+      const st = stmts[name]!;
+      const args = Array.from(st.source.matchAll(/\?/g), () => 'x');
+      return (db.prepare(`EXPLAIN QUERY PLAN ${st.source}`).all(...args) as { detail: string }[])
+        .map((r) => r.detail)
+        .join(' | ');
+    };
+    // Replay lookups at intake, the MPP set check, releases and the verdict write.
+    assert.match(plan('byKey'), /^SEARCH holds USING INDEX holds_key_done/);
+    assert.match(plan('storedKeys'), /SEARCH holds USING INDEX holds_key_done/);
+    assert.match(plan('setFinished'), /^SEARCH holds USING INDEX holds_set_done/);
+    assert.match(plan('byId'), /^SEARCH holds USING INDEX sqlite_autoindex_holds_1/);
+    assert.match(plan('update'), /^SEARCH holds USING INDEX sqlite_autoindex_holds_1/);
+    assert.match(plan('active'), /^SEARCH holds USING INDEX holds_state/);
+    assert.match(plan('prune'), /^SEARCH holds USING INDEX holds_state/);
     s.close();
     t.done();
   });
@@ -64,18 +99,20 @@ describe('hold store', () => {
       verdict: undefined,
     });
     s.insertHold(rec, htlc);
-    assert.deepEqual(s.byKey(htlc.key), { ...rec, htlc });
+    assert.deepEqual(s.byHoldId(new Uint8Array(16).fill(3)), { ...rec, htlc });
     assert.deepEqual(s.active(), [rec], 'active holds come back as the same compact records');
     assert.equal(s.setFinished('mpp:x'), false);
-    assert.deepEqual(s.storedKeys([]), new Set());
-    assert.deepEqual(s.storedKeys(['nope', htlc.key, 'x"y']), new Set([htlc.key]));
+    // By key the store finds finished holds only: the engine answers for active ones from memory.
+    assert.equal(s.byKey(htlc.key), undefined);
+    assert.deepEqual(s.storedKeys([htlc.key]), new Set());
     assert.throws(() =>
       s.transaction(() => {
         s.updateHold({ ...rec, state: 'settled', verdict: { kind: 'settle', preimage: new Uint8Array(32) } });
         throw new Error('crash');
       }),
     );
-    assert.equal(s.byKey(htlc.key)?.state, 'held');
+    assert.equal(s.byHoldId(new Uint8Array(16).fill(3))?.state, 'held');
+    assert.equal(s.byKey(htlc.key), undefined, 'the rolled-back verdict left no trace');
     const settled: StoredHold = {
       htlc,
       ...rec,
@@ -85,6 +122,9 @@ describe('hold store', () => {
     };
     s.updateHold(settled);
     assert.deepEqual(s.byHoldId(new Uint8Array(16).fill(3)), settled);
+    assert.deepEqual(s.byKey(htlc.key), settled);
+    assert.deepEqual(s.storedKeys([]), new Set());
+    assert.deepEqual(s.storedKeys(['nope', htlc.key, 'x"y']), new Set([htlc.key]));
     assert.equal(s.setFinished('mpp:x'), true);
     assert.deepEqual(s.active(), []);
     assert.equal(s.prune(2), 0);
@@ -122,6 +162,43 @@ describe('hold store', () => {
     assert.deepEqual(decodeHtlc(encodeHtlc(full)), full);
     const bare: InterceptedHtlc = { ...full, asyncHold: undefined, trampoline: undefined };
     assert.deepEqual(decodeHtlc(encodeHtlc(bare)), bare);
+    // The binary column (schema 3): the same, every optional field present or absent, multi-byte text.
+    const blob = (h: InterceptedHtlc): InterceptedHtlc =>
+      decodeHtlcBlob(Buffer.from(encodeHtlcBlob(h)), h.key, h.paymentHash);
+    const other: InterceptedHtlc = {
+      ...full,
+      incomingPeer: '03' + 'ef'.repeat(32),
+      amountInMsat: 0n,
+      amountOutMsat: 2n ** 64n - 1n,
+      outgoingExpiry: undefined,
+      outgoingChannel: undefined,
+      autoFailHeight: undefined,
+      holdFlag: true,
+      asyncHold: {
+        messagePaths: [],
+        releaseToken: undefined,
+        maxHoldBlocks: undefined,
+        totalMsat: undefined,
+      },
+      trampoline: {
+        invoice: 'lnbc1…ünïcode'.repeat(300),
+        amtToForwardMsat: undefined,
+        outgoingNodeId: undefined,
+        keysendPreimage: undefined,
+      },
+    };
+    for (const h of [full, bare, other]) assert.deepEqual(blob(h), h);
+    const good = Buffer.from(encodeHtlcBlob(full));
+    for (const broken of [
+      good.subarray(0, good.length - 1),
+      Buffer.concat([good, Buffer.of(0)]),
+      Buffer.of(9),
+    ]) {
+      assert.throws(
+        () => decodeHtlcBlob(broken, full.key, full.paymentHash),
+        (e: unknown) => e instanceof HoldError && e.code === 'store_version',
+      );
+    }
     // What the generic walk wrote before: same tags, the host's key order.
     const older =
       '{"key":"k1","incomingChannel":"1x1x1","incomingPeer":"02ab","paymentHash":{"$b":"' +
@@ -130,8 +207,7 @@ describe('hold store', () => {
       '"holdFlag":true,"asyncHold":{"messagePaths":[{"$b":"0102"}],"totalMsat":{"$n":"1000"}}}';
     const t = tmpDb();
     const db = new Database(t.path);
-    for (const m of migrations) db.exec(m.sql);
-    db.pragma(`user_version = ${migrations.at(-1)!.version}`);
+    migrate(db, 2); // the JSON column: migration 3 converts the row when the store opens
     db.prepare(
       `INSERT INTO holds (hold_id, htlc_key, set_id, payment_hash, state, htlc, hold_start, fail_at,
          created_ms, updated_ms, verdict) VALUES (?, 'k1', 'mpp:x', ?, 'held', ?, 1, 2, 3, 4, NULL)`,
