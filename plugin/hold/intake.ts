@@ -46,32 +46,10 @@ interface Refusal {
 }
 
 export class Intake {
-  private readonly store: IntakeDeps['store'];
-  private readonly commit: IntakeDeps['commit'];
-  private readonly sets: HoldSets;
-  private readonly caps: CapTracker;
-  private readonly byKey: Map<string, HoldRecord>;
-  private readonly byHoldId: Map<string, HoldRecord>;
-  private readonly config: EngineConfig;
-  private readonly clock: Clock;
-  private readonly logger: Logger;
-  private readonly metrics: EngineMetrics;
-
   constructor(
-    d: IntakeDeps,
+    private readonly d: IntakeDeps,
     private readonly engine: IntakeHooks,
-  ) {
-    this.store = d.store;
-    this.commit = d.commit;
-    this.sets = d.sets;
-    this.caps = d.caps;
-    this.byKey = d.byKey;
-    this.byHoldId = d.byHoldId;
-    this.config = d.config;
-    this.clock = d.clock;
-    this.logger = d.logger;
-    this.metrics = d.metrics;
-  }
+  ) {}
 
   /**
    * Take in one HTLC; whatever goes wrong, it ends in a verdict (or, if even the refusal fails, stays
@@ -81,7 +59,7 @@ export class Intake {
     try {
       this.attach(h, maybeStored);
     } catch (err) {
-      this.logger.error('htlc intake failed', { key: h.key, error: String(err) });
+      this.d.logger.error('htlc intake failed', { key: h.key, error: String(err) });
       if (!this.engine.dead()) this.refuseBroken(h);
     }
   }
@@ -89,38 +67,38 @@ export class Intake {
   /** Mark a hold held and put it in memory, its caps and its MPP set (recovery uses this too). */
   admit(hold: HoldRecord): HoldSet {
     hold.state = 'held';
-    this.byKey.set(hold.key, hold);
-    this.byHoldId.set(hold.holdIdHex, hold);
-    hold.peer = this.caps.add(hold.peer, hold.amountInMsat);
-    return this.sets.join(hold);
+    this.d.byKey.set(hold.key, hold);
+    this.d.byHoldId.set(hold.holdIdHex, hold);
+    hold.peer = this.d.caps.add(hold.peer, hold.amountInMsat);
+    return this.d.sets.join(hold);
   }
 
   /** A replay gets the decision already taken; an HTLC new to memory and store goes to intake(). */
   private attach(h: InterceptedHtlc, maybeStored: boolean): void {
-    const mem = this.byKey.get(h.key);
-    const known = mem ?? (maybeStored ? this.store.byKey(h.key) : undefined);
+    const mem = this.d.byKey.get(h.key);
+    const known = mem ?? (maybeStored ? this.d.store.byKey(h.key) : undefined);
     if (known) {
       if (known.paymentHashHex !== hexOf(h.paymentHash)) {
-        this.logger.error('replayed htlc differs from the stored one; keeping the stored decision', {
+        this.d.logger.error('replayed htlc differs from the stored one; keeping the stored decision', {
           key: h.key,
         });
       }
       const v = known.verdict;
       // Delivered after the next commit, so a verdict still in the open batch is durable first.
-      if (v !== undefined) this.commit.enqueue(undefined, () => this.engine.deliver(h.key, v));
-      else if (!mem) this.logger.error('stored active hold was not loaded', { key: h.key });
+      if (v !== undefined) this.d.commit.enqueue(undefined, () => this.engine.deliver(h.key, v));
+      else if (!mem) this.d.logger.error('stored active hold was not loaded', { key: h.key });
       return;
     }
     this.intake(h);
   }
 
   private intake(h: InterceptedHtlc): void {
-    const now = this.clock.now();
+    const now = this.d.clock.now();
     const height = this.engine.height();
     const holdIdHex = hexOf(newHoldId(now));
     const hashHex = hexOf(h.paymentHash);
     const total = h.asyncHold?.totalMsat;
-    const maxHold = Math.min(this.config.maxHoldBlocks, h.asyncHold?.maxHoldBlocks ?? Infinity);
+    const maxHold = Math.min(this.d.config.maxHoldBlocks, h.asyncHold?.maxHoldBlocks ?? Infinity);
     const hold = holdRecord(h, {
       holdIdHex,
       setId: setIdFor(hashHex, holdIdHex, total),
@@ -135,15 +113,15 @@ export class Intake {
           outgoingExpiry: h.outgoingExpiry,
           autoFailHeight: h.autoFailHeight,
         },
-        this.config,
+        this.d.config,
       ),
       createdMs: now,
       updatedMs: now,
       verdict: undefined,
     });
-    this.byKey.set(h.key, hold);
+    this.d.byKey.set(h.key, hold);
 
-    const existing = this.sets.get(hold.setId);
+    const existing = this.d.sets.get(hold.setId);
     const refusal = this.refusal(hold, h, existing);
     if (refusal) {
       this.refuse(hold, h, refusal.reason, refusal.why, refusal.fields);
@@ -151,8 +129,8 @@ export class Intake {
     }
     const wasComplete = existing !== undefined && existing.parts.length > 0 && existing.complete;
     const set = this.admit(hold);
-    this.commit.enqueue(() => this.store.insertHold(hold, h));
-    this.logger.info('holding htlc', {
+    this.d.commit.enqueue(() => this.d.store.insertHold(hold, h));
+    this.d.logger.info('holding htlc', {
       ...this.holdFields(hold),
       holdId: holdIdHex,
       setId: set.id,
@@ -160,7 +138,7 @@ export class Intake {
     });
     if (wasComplete) return;
     if (set.complete) this.engine.complete(set);
-    else if (set.timeout === undefined) this.sets.armTimeout(set, this.config.mppTimeoutMs);
+    else if (set.timeout === undefined) this.d.sets.armTimeout(set, this.d.config.mppTimeoutMs);
   }
 
   /** Why this HTLC must not be held (the first check it fails), or undefined to hold it. */
@@ -174,11 +152,11 @@ export class Intake {
       return { reason: 'not_holdable', why: 'release token is not 32 bytes' };
     }
     const height = this.engine.height();
-    if (!holdable(hold.failAt, height, this.config.minHoldBlocks)) {
+    if (!holdable(hold.failAt, height, this.d.config.minHoldBlocks)) {
       return {
         reason: 'not_holdable',
         why: 'deadline too close to hold',
-        fields: { failAt: hold.failAt, height, minHoldBlocks: this.config.minHoldBlocks },
+        fields: { failAt: hold.failAt, height, minHoldBlocks: this.d.config.minHoldBlocks },
       };
     }
     const t = h.trampoline;
@@ -188,7 +166,7 @@ export class Intake {
         why: 'trampoline_request needs exactly one of invoice or outgoing_node_id',
       };
     }
-    if (!set && a.totalMsat !== undefined && this.store.setFinished(hold.setId)) {
+    if (!set && a.totalMsat !== undefined && this.d.store.setFinished(hold.setId)) {
       return { reason: 'not_holdable', why: 'MPP set already released or failed' };
     }
     if (set) {
@@ -199,9 +177,9 @@ export class Intake {
         return { reason: 'not_holdable', why: 'MPP parts mix trampoline and forward mode' };
       }
     }
-    const cap = this.caps.check(hold.peer, h.amountInMsat);
+    const cap = this.d.caps.check(hold.peer, h.amountInMsat);
     if (cap) {
-      this.metrics.capTripped(cap);
+      this.d.metrics.capTripped(cap);
       return { reason: 'cap_exceeded', why: 'hold cap exceeded', fields: { cap } };
     }
     return undefined;
@@ -214,16 +192,16 @@ export class Intake {
     why: string,
     fields: Record<string, unknown> = {},
   ): void {
-    this.logger.warn(`htlc refused: ${why}`, { ...this.holdFields(hold), reason, ...fields });
-    this.metrics.holdFailed?.(reason);
+    this.d.logger.warn(`htlc refused: ${why}`, { ...this.holdFields(hold), reason, ...fields });
+    this.d.metrics.holdFailed?.(reason);
     // A refused part never joined its MPP set: stored alone, it cannot mark the set finished.
     hold.setId = `one:${hold.holdIdHex}`;
     hold.state = 'failed';
     hold.verdict = { kind: 'fail', reason, trampoline: hold.trampoline !== undefined };
-    this.metrics.holdOutcome('refused');
+    this.d.metrics.holdOutcome('refused');
     const v = hold.verdict;
-    this.commit.enqueue(
-      () => this.store.insertHold(hold, h),
+    this.d.commit.enqueue(
+      () => this.d.store.insertHold(hold, h),
       () => {
         this.engine.deliver(hold.key, v);
         this.engine.forget(hold);
@@ -234,7 +212,7 @@ export class Intake {
   /** Intake threw on input we did not foresee: record a refusal so a replay gets the same answer. */
   private refuseBroken(h: InterceptedHtlc): void {
     try {
-      const now = this.clock.now();
+      const now = this.d.clock.now();
       const height = this.engine.height();
       const holdIdHex = hexOf(randomBytes(16));
       const hold = holdRecord(h, {
@@ -248,10 +226,10 @@ export class Intake {
         updatedMs: now,
         verdict: undefined,
       });
-      this.byKey.set(h.key, hold);
+      this.d.byKey.set(h.key, hold);
       this.refuse(hold, h, 'not_holdable', 'malformed htlc');
     } catch (err) {
-      this.logger.error('could not refuse malformed htlc; leaving it with the host', {
+      this.d.logger.error('could not refuse malformed htlc; leaving it with the host', {
         key: h.key,
         error: String(err),
       });

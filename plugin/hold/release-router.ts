@@ -34,31 +34,19 @@ export interface RouterDeps {
 }
 
 export class ReleaseRouter {
-  private readonly store: RouterDeps['store'];
-  private readonly sets: HoldSets;
-  private readonly byHoldId: ReadonlyMap<string, HoldRecord>;
-  private readonly notifier: RouterDeps['notifier'];
-  private readonly logger: Logger;
-  private readonly metrics: EngineMetrics;
   private readonly early: EarlyReleaseBuffer;
 
   constructor(
-    d: RouterDeps,
+    private readonly d: RouterDeps,
     private readonly engine: RouterHooks,
   ) {
-    this.store = d.store;
-    this.sets = d.sets;
-    this.byHoldId = d.byHoldId;
-    this.notifier = d.notifier;
-    this.logger = d.logger;
-    this.metrics = d.metrics;
     this.early = new EarlyReleaseBuffer(
       d.clock,
       d.config.earlyReleaseMs,
       d.config.earlyReleaseMax,
       (_p, why) => {
-        this.metrics.release('dropped');
-        this.logger.warn('release dropped: it matched no hold', { why });
+        this.d.metrics.release('dropped');
+        this.d.logger.warn('release dropped: it matched no hold', { why });
       },
     );
   }
@@ -78,16 +66,16 @@ export class ReleaseRouter {
     const v = verifyPathId(this.engine.releaseKey(), pathId);
     if (v.ok) {
       const idHex = hexOf(v.holdId);
-      const hold = this.byHoldId.get(idHex);
-      const set = hold && this.sets.get(hold.setId);
+      const hold = this.d.byHoldId.get(idHex);
+      const set = hold && this.d.sets.get(hold.setId);
       if (set) {
-        this.sets.releaseFrom(set, 'path_id');
+        this.d.sets.releaseFrom(set, 'path_id');
         return;
       }
-      const stored = this.store.byHoldId(v.holdId);
+      const stored = this.d.store.byHoldId(v.holdId);
       if (stored) {
-        this.metrics.release('stale');
-        this.logger.info('release for a finished hold ignored', {
+        this.d.metrics.release('stale');
+        this.d.logger.info('release for a finished hold ignored', {
           holdId: idHex,
           state: stored.state,
           key: stored.key,
@@ -95,32 +83,32 @@ export class ReleaseRouter {
           amount_msat: stored.amountInMsat,
         });
       } else {
-        this.metrics.release('dropped');
-        this.logger.warn('release dropped: valid path id for an unknown hold', { holdId: idHex });
+        this.d.metrics.release('dropped');
+        this.d.logger.warn('release dropped: valid path id for an unknown hold', { holdId: idHex });
       }
       return;
     }
     if (v.why === 'length') {
-      this.metrics.release('forged');
-      this.logger.warn('release dropped: path id is not 32 bytes', { length: pathId.length });
+      this.d.metrics.release('forged');
+      this.d.logger.warn('release dropped: path id is not 32 bytes', { length: pathId.length });
       return;
     }
     const tokenHex = hexOf(pathId);
-    const bySet = this.sets.byToken(tokenHex);
+    const bySet = this.d.sets.byToken(tokenHex);
     if (bySet) {
-      this.sets.releaseFrom(bySet, 'release_token');
+      this.d.sets.releaseFrom(bySet, 'release_token');
       return;
     }
-    if (v.holdId && (this.byHoldId.has(hexOf(v.holdId)) || this.store.byHoldId(v.holdId))) {
-      this.metrics.release('forged');
-      this.logger.warn('release dropped: path id names a hold but its HMAC does not verify', {
+    if (v.holdId && (this.d.byHoldId.has(hexOf(v.holdId)) || this.d.store.byHoldId(v.holdId))) {
+      this.d.metrics.release('forged');
+      this.d.logger.warn('release dropped: path id names a hold but its HMAC does not verify', {
         holdId: hexOf(v.holdId),
       });
       return;
     }
     // Perhaps a sender's release token whose HTLC has not reached us yet.
-    this.metrics.release('buffered');
-    this.logger.debug('release matches no hold yet; keeping it for a while');
+    this.d.metrics.release('buffered');
+    this.d.logger.debug('release matches no hold yet; keeping it for a while');
     this.early.add(tokenHex);
   }
 
@@ -129,22 +117,22 @@ export class ReleaseRouter {
    * last part just arrived (not restored at start): only then can an early release be waiting for it.
    */
   complete(set: HoldSet, fresh: boolean): void {
-    this.sets.clearTimeout(set);
+    this.d.sets.clearTimeout(set);
     if (fresh) {
       for (const p of set.parts) {
         const token = p.releaseToken;
         if (token !== undefined && this.early.take(hexOf(token))) {
-          this.metrics.release('early_applied');
-          this.logger.info('early release applied', this.sets.fields(set));
+          this.d.metrics.release('early_applied');
+          this.d.logger.info('early release applied', this.d.sets.fields(set));
           set.releaseRequested = true;
         }
       }
     }
     if (set.releaseRequested) {
-      this.sets.release(set, 'release before completion');
+      this.d.sets.release(set, 'release before completion');
       return;
     }
-    this.notifier.start(set.id);
+    this.d.notifier.start(set.id);
   }
 
   /**
@@ -152,7 +140,7 @@ export class ReleaseRouter {
    * retry comes every few minutes at most, and a 32-byte array kept per held set costs ~180 bytes.
    */
   noticeTarget(setId: string): NoticeTarget | undefined {
-    const set = this.sets.get(setId);
+    const set = this.d.sets.get(setId);
     if (!set || set.closed || set.parts.length === 0) return undefined;
     const leader = set.leader;
     return {
@@ -168,8 +156,8 @@ export class ReleaseRouter {
     const set = found.set;
     if (!set.complete)
       return { ok: false, error: 'set_incomplete', message: 'the MPP set has not fully arrived' };
-    this.logger.info('operator release', { holdId: holdIdHex, ...this.sets.fields(set) });
-    this.sets.release(set, 'operator');
+    this.d.logger.info('operator release', { holdId: holdIdHex, ...this.d.sets.fields(set) });
+    this.d.sets.release(set, 'operator');
     return { ok: true, holdIds: set.parts.map((p) => p.holdIdHex) };
   }
 
@@ -177,8 +165,8 @@ export class ReleaseRouter {
   operatorFail(holdIdHex: string): AdminResult {
     const found = this.find(holdIdHex);
     if (!found.ok) return found;
-    this.logger.info('operator fail', { holdId: holdIdHex, ...this.sets.fields(found.set) });
-    this.sets.fail(found.set, 'operator');
+    this.d.logger.info('operator fail', { holdId: holdIdHex, ...this.d.sets.fields(found.set) });
+    this.d.sets.fail(found.set, 'operator');
     return { ok: true, holdIds: found.set.parts.map((p) => p.holdIdHex) };
   }
 
@@ -187,10 +175,10 @@ export class ReleaseRouter {
   ): { ok: true; set: HoldSet } | { ok: false; error: HoldErrorCode; message: string } {
     if (this.engine.dead()) return { ok: false, error: 'not_active', message: 'engine is stopped' };
     const idHex = holdIdHex.toLowerCase();
-    const hold = this.byHoldId.get(idHex);
-    const set = hold && this.sets.get(hold.setId);
+    const hold = this.d.byHoldId.get(idHex);
+    const set = hold && this.d.sets.get(hold.setId);
     if (set && !set.closed) return { ok: true, set };
-    if (hold || (/^[0-9a-f]{32}$/.test(idHex) && this.store.byHoldId(Buffer.from(idHex, 'hex')))) {
+    if (hold || (/^[0-9a-f]{32}$/.test(idHex) && this.d.store.byHoldId(Buffer.from(idHex, 'hex')))) {
       return { ok: false, error: 'not_active', message: 'hold is no longer held' };
     }
     return { ok: false, error: 'unknown_hold', message: 'no such hold' };
