@@ -25,16 +25,13 @@ import {
 import { encodeTrampolineRequest } from '../../plugin/protocol/trampoline-request.js';
 import { buildHeldHtlcAvailableVariants, buildReleasePath } from '../../plugin/protocol/onion-message.js';
 import { outKey } from '../../plugin/backends/lnd/htlc-map.js';
-import { LndOnionTransport } from '../../plugin/backends/lnd/onion-transport.js';
-import { unary, type LndClients } from '../../plugin/backends/lnd/grpc.js';
+import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { clientPathId } from '../../plugin/recipient-lsp/client-path.js';
 import {
-  Sidecar,
+  type Sidecar,
   addInvoice,
-  clientsFor,
   htlcsFor,
   invoiceState,
-  testLog,
   type Invoice,
   type LogLine,
 } from '../../scripts/regtest/lsp.js';
@@ -48,6 +45,7 @@ import {
   sha256hex,
   waitHeldAtLsp,
 } from './support/holds.js';
+import { LspSidecars, senderOnionTransport } from './support/network.js';
 
 const versions = lndVersions();
 
@@ -64,6 +62,10 @@ for (const version of versions) {
       let sender: LndClients;
       const run = new FailureFlag();
       const native = relaysOnionMessages(version);
+      const sidecars = new LspSidecars({
+        senderLsp: true,
+        rlspArgs: [`--recipient-lsp-max-per-client=${PER_CLIENT_CAP}`],
+      });
       const pk: Record<string, Uint8Array> = {};
       /** R's message path, issued by RL (from its log). */
       let messagePath: Uint8Array;
@@ -88,26 +90,13 @@ for (const version of versions) {
         });
         for (const n of ['sender', 'lsp', 'rlsp', 'recipient'] as const)
           pk[n] = fromHex(await net.node(n).pubkey());
-        lsp = new Sidecar(net);
-        rlsp = new Sidecar(
-          net,
-          ['--recipient-lsp=true', `--recipient-lsp-max-per-client=${PER_CLIENT_CAP}`],
-          'rlsp',
-        );
-        await lsp.start();
-        await rlsp.start();
-        const line = await rlsp.waitLog(
-          'client message path for R',
-          (l) => l.message === 'client message path' && l.client === hex(pk.recipient!),
-        );
-        messagePath = fromHex(String(line.messagePath));
-        sender = clientsFor(await net.nodeInfo('sender'));
+        const s = await sidecars.start(net, pk.recipient!);
+        lsp = s.lsp!;
+        ({ rlsp, sender, messagePath } = s);
       });
 
       after(async () => {
-        sender?.close();
-        await lsp?.kill('SIGTERM');
-        await rlsp?.kill('SIGTERM');
+        await sidecars.stop();
         await net?.teardown({ keepLogs: run.failed });
       });
 
@@ -250,25 +239,14 @@ for (const version of versions) {
           await net.connectPeers('sender', 'rlsp');
           const info = await net.nodeInfo('sender');
           const received = new Set<string>();
-          const transport = new LndOnionTransport(
-            sender,
-            {
-              kind: native ? 'native' : 'custom-message',
-              ourNodeId: pk.sender!,
-              ecdh: async (p) =>
-                new Uint8Array(
-                  (
-                    await unary<{ shared_key: Buffer }>(sender.signer, 'DeriveSharedKey', {
-                      ephemeral_pubkey: Buffer.from(p),
-                    })
-                  ).shared_key,
-                ),
-            },
-            (msg) => {
+          const transport = senderOnionTransport(sender, {
+            ourNodeId: pk.sender!,
+            native,
+            onMessage: (msg) => {
               if (msg.releaseHeldHtlc && msg.pathId) received.add(hex(msg.pathId));
             },
-            testLog.child({ node: info.grpcHost }),
-          );
+            label: info.grpcHost,
+          });
           const notify = async (path: Uint8Array): Promise<string> => {
             const replyPathId = new Uint8Array(randomBytes(32));
             const [msg] = buildHeldHtlcAvailableVariants({
