@@ -13,7 +13,7 @@ import { type Sidecar, htlcsFor } from '../../scripts/regtest/lsp.js';
 import { FailureFlag, fromHex, hex, lndVersions, relaysOnionMessages } from './support/scenario.js';
 import { assertSettled, payKeysend, payTrampolineKeysend, said, waitHeldAtLsp } from './support/holds.js';
 import { ViaX, assertLndChannelsOpen, holdStoreRelease, type HoldRun } from './support/multihop.js';
-import { LspSidecars } from './support/network.js';
+import { LspSidecars, startRecipient, stopRecipient } from './support/network.js';
 
 const versions = lndVersions();
 
@@ -66,14 +66,8 @@ for (const version of versions) {
         await net?.teardown({ keepLogs: run.failed });
       });
 
-      async function recipientOffline(): Promise<void> {
-        if (net.node('recipient').isRunning) await net.stopNode('recipient');
-      }
-
-      async function recipientReturns(): Promise<void> {
-        await net.startNode('recipient');
-        await net.waitChannelActive('rlsp', 'recipient');
-      }
+      const recipientOffline = (): Promise<void> => stopRecipient(net);
+      const recipientReturns = (): Promise<void> => startRecipient(net);
 
       /** The hold walk-through; mine() waits for every node of the topology, X included. */
       const hold = (): HoldRun => ({

@@ -8,23 +8,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { RegtestNetwork } from '../../scripts/regtest/network.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
-import {
-  sendAsyncPayment,
-  sendTrampolinePayment,
-  type AsyncPaymentResult,
-} from '../../plugin/sender/lnd-sender.js';
-import {
-  KEYSEND_PREIMAGE_TYPE,
-  keysendPreimage,
-  sendKeysendAsync,
-  sendMppAsync,
-} from '../../plugin/sender/keysend-mpp.js';
-import { encodeTrampolineRequest } from '../../plugin/protocol/trampoline-request.js';
+import { sendAsyncPayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
+import { keysendPreimage, sendKeysendAsync, sendMppAsync } from '../../plugin/sender/keysend-mpp.js';
 import { buildHeldHtlcAvailableVariants, buildReleasePath } from '../../plugin/protocol/onion-message.js';
-import { outKey } from '../../plugin/backends/lnd/htlc-map.js';
 import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { clientPathId } from '../../plugin/recipient-lsp/client-path.js';
 import {
@@ -41,11 +29,18 @@ import {
   assertFailed,
   assertSettled,
   payPlainInvoice,
+  payTrampolineKeysend,
   said,
   sha256hex,
   waitHeldAtLsp,
 } from './support/holds.js';
-import { LspSidecars, senderOnionTransport } from './support/network.js';
+import {
+  LspSidecars,
+  senderOnionTransport,
+  startRecipient,
+  stopRecipient,
+  storedNotices,
+} from './support/network.js';
 
 const versions = lndVersions();
 
@@ -100,14 +95,8 @@ for (const version of versions) {
         await net?.teardown({ keepLogs: run.failed });
       });
 
-      async function recipientOffline(): Promise<void> {
-        if (net.node('recipient').isRunning) await net.stopNode('recipient');
-      }
-
-      async function recipientReturns(): Promise<void> {
-        await net.startNode('recipient');
-        await net.waitChannelActive('rlsp', 'recipient');
-      }
+      const recipientOffline = (): Promise<void> => stopRecipient(net);
+      const recipientReturns = (): Promise<void> => startRecipient(net);
 
       const isStoredForR = (l: LogLine): boolean =>
         l.message === 'held_htlc_available stored' && l.client === hex(pk.recipient!);
@@ -143,21 +132,7 @@ for (const version of versions) {
         return result;
       }
 
-      /** RL's mailbox, read beside the running sidecar (WAL). */
-      function storedAtRl(): Map<string, number> {
-        const db = new Database(join(rlsp.dataDir, 'recipient-lsp.sqlite'), {
-          readonly: true,
-          fileMustExist: true,
-        });
-        try {
-          const rows = db
-            .prepare(`SELECT node_id, count(*) AS n FROM notices WHERE state = 'stored' GROUP BY node_id`)
-            .all() as { node_id: string; n: number }[];
-          return new Map(rows.map((r) => [r.node_id, r.n]));
-        } finally {
-          db.close();
-        }
-      }
+      const storedAtRl = (): Map<string, number> => storedNotices(rlsp);
 
       test(
         'scenario 6: a plain payment through RL passes untouched',
@@ -204,29 +179,17 @@ for (const version of versions) {
           await recipientOffline();
           const mL = lsp.lines.length;
           const mR = rlsp.lines.length;
-          const { preimage, paymentHash } = keysendPreimage();
-          const chan = (await net.channels('sender')).find((c) => c.remote_pubkey === hex(pk.lsp!))!;
-          const deliver = 10_000_000n;
-          const result = sendTrampolinePayment(sender, {
-            paymentHash,
-            deliverMsat: deliver,
-            firstChanId: (chan as { scid?: string }).scid ?? chan.chan_id,
+          const p = await payTrampolineKeysend(net, sender, {
             lsp: pk.lsp!,
-            trampolineRequest: encodeTrampolineRequest({
-              kind: 'keysend',
-              outgoingNodeId: pk.recipient!,
-              amtToForward: deliver,
-            }),
-            lspRecords: { [outKey(KEYSEND_PREIMAGE_TYPE)]: preimage },
-            asyncHold: { messagePaths: [messagePath] },
+            recipient: pk.recipient!,
+            deliverMsat: 10_000_000n,
+            messagePath,
           });
-          result.catch(() => {});
           await lsp.waitLog('holding', said('holding htlc'), mL);
           await rlsp.waitLog('stored for R', isStoredForR, mR);
           await net.mine(2);
           await recipientReturns();
-          const r = await result;
-          await assertSettled(net, r, hex(paymentHash));
+          await assertSettled(net, await p.result, p.hash);
           await lsp.waitLog('settled by payment', said('trampoline payment succeeded; settling'), mL);
         }),
       );

@@ -1,6 +1,8 @@
 // The LND network most scenarios share: S -> L -> RL -> R on btcd, L running the sidecar, S's
 // clients open; and the two LSP sidecars of the recipient-LSP scenarios (L's, RL's) on either network.
 // Parts are kept as they start, so stop() tears down whatever a failed start left.
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { RegtestNetwork, type LndVersion } from '../../../scripts/regtest/network.js';
 import { waitSenderKnowsRecipient } from '../../../scripts/regtest/recipient.js';
 import { Sidecar, clientsFor, testLog, type SidecarNetwork } from '../../../scripts/regtest/lsp.js';
@@ -45,6 +47,17 @@ export class LspNetwork {
     await this.sidecar?.kill('SIGTERM');
     await this.net?.teardown({ keepLogs });
   }
+}
+
+/** R offline (stopped), unless it already is. */
+export async function stopRecipient(net: RegtestNetwork): Promise<void> {
+  if (net.node('recipient').isRunning) await net.stopNode('recipient');
+}
+
+/** R back online, its channel with RL active. */
+export async function startRecipient(net: RegtestNetwork): Promise<void> {
+  await net.startNode('recipient');
+  await net.waitChannelActive('rlsp', 'recipient');
 }
 
 export interface StartedLspSidecars {
@@ -116,4 +129,20 @@ export function senderOnionTransport(
     a.onMessage ?? (() => {}),
     testLog.child({ node: a.label }),
   );
+}
+
+/** RL's mailbox, read beside the running sidecar (WAL): stored notices per client node id (hex). */
+export function storedNotices(rlsp: Sidecar): Map<string, number> {
+  const db = new Database(join(rlsp.dataDir, 'recipient-lsp.sqlite'), {
+    readonly: true,
+    fileMustExist: true,
+  });
+  try {
+    const rows = db
+      .prepare(`SELECT node_id, count(*) AS n FROM notices WHERE state = 'stored' GROUP BY node_id`)
+      .all() as { node_id: string; n: number }[];
+    return new Map(rows.map((r) => [r.node_id, r.n]));
+  } finally {
+    db.close();
+  }
 }
