@@ -180,6 +180,73 @@ for (const version of versions) {
         assert.deepEqual(await htlcsAtL(hash), [], 'nothing left at L');
       }
 
+      /**
+       * Loads test/helpers/cln-rpc-gate.ts into L's lightningd: it holds our plugin's calls of
+       * `methods` (rpc-gate-open lets them go). A restarted lightningd comes up without it.
+       */
+      async function startGate(methods: string[]): Promise<void> {
+        const gate = join(net.runDir, `cln-rpc-gate-${methods.join('-')}.sh`);
+        const gateJs = join(repoRoot, 'dist', 'test', 'helpers', 'cln-rpc-gate.js');
+        writeFileSync(
+          gate,
+          `#!/bin/sh\nCLN_RPC_GATE_METHODS=${methods.join(',')} exec '${process.execPath}' '${gateJs}'\n`,
+        );
+        chmodSync(gate, 0o755);
+        await net.lsp.rpc('plugin', { subcommand: 'start', plugin: gate });
+      }
+
+      const gateHolds = (method: string, hash: string, from: number): Promise<PluginLogLine> =>
+        waitL(
+          `${method} held by the gate`,
+          (l) =>
+            l.message === 'rpc gate holding' &&
+            l.method === method &&
+            (l.params as { payment_hash?: unknown } | undefined)?.payment_hash === hash,
+          from,
+        );
+
+      /** SIGKILL lightningd at L, start it again, wait for its channels and the hold restored. */
+      async function crashL(): Promise<number> {
+        const m = lLines().length;
+        await net.lsp.kill();
+        await net.startLsp();
+        await net.waitLspChannelsNormal(2);
+        await waitL(
+          'restarted with the hold paying',
+          (l) => l.message === 'hold engine started' && Number(l.active) >= 1,
+          m,
+        );
+        const plugins = await net.lsp.rpc<{ plugins: { name: string }[] }>('plugin', { subcommand: 'list' });
+        assert.ok(
+          !plugins.plugins.some((p) => p.name.includes('cln-rpc-gate')),
+          'restarted without the gate',
+        );
+        return m;
+      }
+
+      async function holdClosedAs(holdId: unknown, state: string): Promise<void> {
+        const r = await net.lsp.rpc<{ holds: { hold_id: string; state: string }[] }>(
+          'async-trampoline-list',
+          {
+            state,
+          },
+        );
+        assert.deepEqual(
+          r.holds.filter((h) => h.hold_id === holdId).map((h) => h.state),
+          [state],
+          `the hold closed as ${state}`,
+        );
+      }
+
+      async function assertNoClosures(): Promise<void> {
+        await assertLndChannelsOpen(net, ['sender', 'rlsp', 'recipient']);
+        const chans = await net.lsp.rpc<{ channels: { state: string }[] }>('listpeerchannels');
+        assert.deepEqual(
+          chans.channels.map((c) => c.state),
+          ['CHANNELD_NORMAL', 'CHANNELD_NORMAL'],
+        );
+      }
+
       async function recipientOffline(): Promise<void> {
         if (net.node('recipient').isRunning) await net.stopLnd('recipient');
       }
@@ -202,30 +269,16 @@ for (const version of versions) {
         'lightningd SIGKILLed after the onward keysend completed, before the held HTLC settled: after restart L settles it once from listpays',
         run.guard(async () => {
           await recipientOffline();
-          // waitsendpay held by a dynamic plugin: the keysend goes out and completes, and our plugin
-          // waits on its answer until lightningd dies. The restarted lightningd comes up without it.
-          const gate = join(net.runDir, 'cln-rpc-gate.sh');
-          const gateJs = join(repoRoot, 'dist', 'test', 'helpers', 'cln-rpc-gate.js');
-          writeFileSync(
-            gate,
-            `#!/bin/sh\nCLN_RPC_GATE_METHODS=waitsendpay exec '${process.execPath}' '${gateJs}'\n`,
-          );
-          chmodSync(gate, 0o755);
-          await net.lsp.rpc('plugin', { subcommand: 'start', plugin: gate });
-
+          // waitsendpay held: the keysend goes out and completes, and our plugin waits on its answer
+          // until lightningd dies.
+          await startGate(['waitsendpay']);
           const mL = lLines().length;
           const mR = rlsp.lines.length;
           const deliver = 9_000_000n;
           const { preimage, hash, result } = await payViaL(deliver);
           const holding = await waitL('holding', (l) => l.message === 'holding htlc', mL);
           await holdUntilReleased(hash, mL, mR);
-          await waitL(
-            'waitsendpay held by the gate',
-            (l) =>
-              l.message === 'rpc gate holding' &&
-              (l.params as { payment_hash?: unknown } | undefined)?.payment_hash === hash,
-            mL,
-          );
+          await gateHolds('waitsendpay', hash, mL);
           // The money is out: R settled and L's lightningd knows the preimage; the HTLC from S is
           // still in, unsettled.
           await waitFor('onward keysend complete at L', async () => {
@@ -235,15 +288,7 @@ for (const version of versions) {
           assert.deepEqual(await htlcsAtL(hash), [`in:${hex(pk.sender!)}`], 'only the held HTLC is left');
           assert.equal(countL('trampoline payment succeeded; settling', mL), 0, 'not settled yet');
 
-          const m2 = lLines().length;
-          await net.lsp.kill();
-          await net.startLsp();
-          await net.waitLspChannelsNormal(2);
-          await waitL(
-            'restarted with the hold paying',
-            (l) => l.message === 'hold engine started' && Number(l.active) >= 1,
-            m2,
-          );
+          const m2 = await crashL();
           await waitL(
             'settled after restart',
             (l) => l.message === 'trampoline payment succeeded; settling',
@@ -251,29 +296,58 @@ for (const version of versions) {
           );
           await assertPaidOnce(await result, preimage, hash, deliver);
           assert.equal(countL('holding htlc', m2), 0, 'the replayed HTLC is the same hold');
-          const plugins = await net.lsp.rpc<{ plugins: { name: string }[] }>('plugin', {
-            subcommand: 'list',
-          });
-          assert.ok(
-            !plugins.plugins.some((p) => p.name.endsWith('cln-rpc-gate.sh')),
-            'restarted without the gate',
-          );
+          await holdClosedAs(holding.holdId, 'settled');
+          await assertNoClosures();
+        }),
+      );
 
-          const settled = await net.lsp.rpc<{ holds: { hold_id: string; state: string }[] }>(
-            'async-trampoline-list',
-            { state: 'settled' },
+      test(
+        'lightningd SIGKILLed after the onward keysend failed (R gone again), before the held HTLC failed: after restart L fails it back once',
+        run.guard(async () => {
+          await recipientOffline();
+          // getroutes held until R is gone again, so the keysend goes out and fails at RL; waitsendpay
+          // held so our plugin never hears of it before lightningd dies.
+          await startGate(['getroutes', 'waitsendpay']);
+          const mL = lLines().length;
+          const mR = rlsp.lines.length;
+          const { hash, result } = await payViaL(8_000_000n);
+          const holding = await waitL('holding', (l) => l.message === 'holding htlc', mL);
+          await holdUntilReleased(hash, mL, mR);
+          await waitL(
+            'getroutes held by the gate',
+            (l) => l.message === 'rpc gate holding' && l.method === 'getroutes',
+            mL,
           );
-          assert.deepEqual(
-            settled.holds.filter((h) => h.hold_id === holding.holdId).map((h) => h.state),
-            ['settled'],
-            'the hold closed as settled',
+          await net.stopLnd('recipient');
+          await waitFor('RL sees R offline', async () =>
+            (await net.channels('rlsp')).some((c) => c.remote_pubkey === hex(pk.recipient!) && !c.active),
           );
-          await assertLndChannelsOpen(net, ['sender', 'rlsp', 'recipient']);
-          const chans = await net.lsp.rpc<{ channels: { state: string }[] }>('listpeerchannels');
-          assert.deepEqual(
-            chans.channels.map((c) => c.state),
-            ['CHANNELD_NORMAL', 'CHANNELD_NORMAL'],
+          await net.lsp.rpc('rpc-gate-open', { method: 'getroutes' });
+          await gateHolds('waitsendpay', hash, mL);
+          await waitFor('onward keysend failed at L', async () => {
+            const r = await net.lsp.rpc<{ pays: { status: string }[] }>('listpays', { payment_hash: hash });
+            return r.pays.length === 1 && r.pays[0]!.status === 'failed';
+          });
+          assert.deepEqual(await htlcsAtL(hash), [`in:${hex(pk.sender!)}`], 'only the held HTLC is left');
+          assert.equal(countL('trampoline payment failed', mL), 0, 'not failed back yet');
+
+          const m2 = await crashL();
+          const failedLine = await waitL(
+            'failed back after restart',
+            (l) => l.message === 'trampoline payment failed',
+            m2,
           );
+          assert.equal(failedLine.reason, 'earlier payment failed');
+          const r = await result;
+          assert.equal(r.status, 'FAILED');
+          const parts = await net.lsp.rpc<{ payments: unknown[] }>('listsendpays', { payment_hash: hash });
+          assert.equal(parts.payments.length, 1, 'one sendonion, never sent again');
+          assert.deepEqual(await htlcsAtL(hash), [], 'nothing left at L');
+          assert.equal(countL('holding htlc', m2), 0, 'the replayed HTLC is the same hold');
+          await holdClosedAs(holding.holdId, 'failed');
+          await net.startLnd('recipient');
+          await net.waitLndChannelActive('rlsp', hex(pk.recipient!));
+          await assertNoClosures();
         }),
       );
     },
