@@ -205,6 +205,25 @@ for (const version of versions) {
           from,
         );
 
+      /**
+       * With waitsendpay held: the onward keysend ended (`status` in listpays) while our plugin has
+       * not heard of it; only the HTLC from S is left at L, no `verdict` line yet.
+       */
+      async function onwardEndedUnheard(
+        hash: string,
+        status: 'complete' | 'failed',
+        verdict: string,
+        mL: number,
+      ): Promise<void> {
+        await gateHolds('waitsendpay', hash, mL);
+        await waitFor(`onward keysend ${status} at L`, async () => {
+          const r = await net.lsp.rpc<{ pays: { status: string }[] }>('listpays', { payment_hash: hash });
+          return r.pays.length === 1 && r.pays[0]!.status === status;
+        });
+        assert.deepEqual(await htlcsAtL(hash), [`in:${hex(pk.sender!)}`], 'only the held HTLC is left');
+        assert.equal(countL(verdict, mL), 0, 'our plugin has not heard yet');
+      }
+
       /** SIGKILL lightningd at L, start it again, wait for its channels and the hold restored. */
       async function crashL(): Promise<number> {
         const m = lLines().length;
@@ -278,15 +297,9 @@ for (const version of versions) {
           const { preimage, hash, result } = await payViaL(deliver);
           const holding = await waitL('holding', (l) => l.message === 'holding htlc', mL);
           await holdUntilReleased(hash, mL, mR);
-          await gateHolds('waitsendpay', hash, mL);
           // The money is out: R settled and L's lightningd knows the preimage; the HTLC from S is
           // still in, unsettled.
-          await waitFor('onward keysend complete at L', async () => {
-            const r = await net.lsp.rpc<{ pays: { status: string }[] }>('listpays', { payment_hash: hash });
-            return r.pays.length === 1 && r.pays[0]!.status === 'complete';
-          });
-          assert.deepEqual(await htlcsAtL(hash), [`in:${hex(pk.sender!)}`], 'only the held HTLC is left');
-          assert.equal(countL('trampoline payment succeeded; settling', mL), 0, 'not settled yet');
+          await onwardEndedUnheard(hash, 'complete', 'trampoline payment succeeded; settling', mL);
 
           const m2 = await crashL();
           await waitL(
@@ -323,13 +336,7 @@ for (const version of versions) {
             (await net.channels('rlsp')).some((c) => c.remote_pubkey === hex(pk.recipient!) && !c.active),
           );
           await net.lsp.rpc('rpc-gate-open', { method: 'getroutes' });
-          await gateHolds('waitsendpay', hash, mL);
-          await waitFor('onward keysend failed at L', async () => {
-            const r = await net.lsp.rpc<{ pays: { status: string }[] }>('listpays', { payment_hash: hash });
-            return r.pays.length === 1 && r.pays[0]!.status === 'failed';
-          });
-          assert.deepEqual(await htlcsAtL(hash), [`in:${hex(pk.sender!)}`], 'only the held HTLC is left');
-          assert.equal(countL('trampoline payment failed', mL), 0, 'not failed back yet');
+          await onwardEndedUnheard(hash, 'failed', 'trampoline payment failed', mL);
 
           const m2 = await crashL();
           const failedLine = await waitL(
