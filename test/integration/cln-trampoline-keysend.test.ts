@@ -3,29 +3,29 @@
 // --accept-keysend, none of our code), the default ClnLspNetwork. R is offline before S pays. S sends
 // an async keysend in trampoline mode (keysend_request to R, the preimage record in L's payload);
 // L holds, RL stores the notice, blocks pass, R returns, RL releases, and L pays R by keysend with
-// the sender's preimage: getroute, an onion we build, sendonion (lightningd's own keysend would draw
+// the sender's preimage: getroutes, an onion we build, sendonion (lightningd's own keysend would draw
 // another preimage). R settles a keysend invoice; S gets the preimage.
 // Versions: ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ClnLspNetwork, type LndName } from '../../scripts/regtest/cln-network.js';
-import type { LndVersion } from '../../scripts/regtest/binaries.js';
 import type { PluginLogLine } from '../../scripts/regtest/cln-node.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
-import { Sidecar, clientsFor } from '../../scripts/regtest/lsp.js';
-import { sendTrampolinePayment } from '../../plugin/sender/lnd-sender.js';
+import type { Sidecar } from '../../scripts/regtest/lsp.js';
+import { sendTrampolinePayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
 import { KEYSEND_PREIMAGE_TYPE, keysendPreimage } from '../../plugin/sender/keysend-mpp.js';
 import { encodeTrampolineRequest } from '../../plugin/protocol/trampoline-request.js';
 import { outKey } from '../../plugin/backends/lnd/htlc-map.js';
 import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
+import { repoRoot } from '../helpers/paths.js';
+import { assertLndChannelsOpen } from './support/multihop.js';
+import { LspSidecars } from './support/network.js';
+import { FailureFlag, fromHex, hex, lndVersions } from './support/scenario.js';
 
-const versions = (process.env.ASYNC_TRAMPOLINE_LND_VERSIONS ?? 'v0.21.2-beta v0.20.2-beta')
-  .split(/\s+/)
-  .filter(Boolean) as LndVersion[];
-
-const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const versions = lndVersions();
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 /** Blocks mined while the payment is held (R asleep). */
 const HOLD_MINED = 12;
@@ -40,9 +40,10 @@ for (const version of versions) {
       let net: ClnLspNetwork;
       let rlsp: Sidecar;
       let sender: LndClients;
-      let failed = false;
+      const run = new FailureFlag();
       const pk: Partial<Record<LndName, Uint8Array>> = {};
       let messagePath: Uint8Array;
+      const sidecars = new LspSidecars({ senderLsp: false });
 
       before(async () => {
         net = await ClnLspNetwork.start({
@@ -55,20 +56,12 @@ for (const version of versions) {
         });
         pk.lsp = fromHex(await net.lsp.nodeId());
         for (const n of net.names) pk[n] = fromHex(await net.pubkey(n));
-        rlsp = new Sidecar(net, ['--recipient-lsp=true'], 'rlsp');
-        await rlsp.start();
-        const line = await rlsp.waitLog(
-          'client message path for R',
-          (l) => l.message === 'client message path' && l.client === hex(pk.recipient!),
-        );
-        messagePath = fromHex(String(line.messagePath));
-        sender = clientsFor(await net.nodeInfo('sender'));
+        ({ rlsp, sender, messagePath } = await sidecars.start(net, pk.recipient!));
       });
 
       after(async () => {
-        sender?.close();
-        await rlsp?.kill('SIGTERM');
-        await net?.teardown({ keepLogs: failed || process.env.KEEP_LOGS === '1' });
+        await sidecars.stop();
+        await net?.teardown({ keepLogs: run.failed || process.env.KEEP_LOGS === '1' });
       });
 
       const lLines = (): PluginLogLine[] => net.lsp.pluginLines();
@@ -81,6 +74,10 @@ for (const version of versions) {
           timeoutMs: 120_000,
           intervalMs: 300,
         });
+      const countL = (message: string, from: number): number =>
+        lLines()
+          .slice(from)
+          .filter((l) => l.message === message).length;
 
       async function htlcsAtL(hash: string): Promise<string[]> {
         const r = await net.lsp.rpc<{
@@ -91,88 +88,275 @@ for (const version of versions) {
         );
       }
 
-      test('R offline; S pays async keysend via trampoline; 12 blocks held; R back, RL releases; L keysends R with the sender preimage', async () => {
-        try {
-          await net.stopLnd('recipient');
+      /** S pays R `deliver` msat by async keysend in trampoline mode through L, with a fresh preimage. */
+      async function payViaL(deliver: bigint): Promise<{
+        preimage: Uint8Array;
+        hash: string;
+        result: Promise<AsyncPaymentResult>;
+      }> {
+        const { preimage, paymentHash } = keysendPreimage();
+        const chan = (await net.channels('sender')).find((c) => c.remote_pubkey === hex(pk.lsp!))!;
+        const result = sendTrampolinePayment(sender, {
+          paymentHash,
+          amountMsat: deliver + 100_000n,
+          firstChanId: (chan as { scid?: string }).scid ?? chan.chan_id,
+          lsp: pk.lsp!,
+          virtualChanId: ((1n << 40n) | (1n << 16n) | 1n).toString(),
+          cltvBudget: 400,
+          currentHeight: await net.height(),
+          trampolineRequest: encodeTrampolineRequest({
+            kind: 'keysend',
+            outgoingNodeId: pk.recipient!,
+            amtToForward: deliver,
+          }),
+          lspRecords: { [outKey(KEYSEND_PREIMAGE_TYPE)]: preimage },
+          asyncHold: { messagePaths: [messagePath] },
+        });
+        result.catch(() => {});
+        return { preimage, hash: hex(paymentHash), result };
+      }
+
+      /**
+       * R offline from before the payment: L holds, RL stores the notice, blocks pass with nothing
+       * sent on; then R returns, RL releases and L takes the release. `mL`/`mR`: log marks from before.
+       */
+      async function holdUntilReleased(hash: string, mL: number, mR: number): Promise<void> {
+        await waitL('holding', (l) => l.message === 'holding htlc', mL);
+        await waitL('notice sent', (l) => l.message === 'held_htlc_available sent', mL);
+        await rlsp.waitLog(
+          'stored for R',
+          (l) => l.message === 'held_htlc_available stored' && l.client === hex(pk.recipient!),
+          mR,
+        );
+        await net.mine(HOLD_MINED);
+        assert.deepEqual(await htlcsAtL(hash), [`in:${hex(pk.sender!)}`], 'held at L, nothing out');
+        assert.equal(countL('hold released', mL), 0);
+
+        await net.startLnd('recipient');
+        await net.waitLndChannelActive('rlsp', hex(pk.recipient!));
+        await rlsp.waitLog(
+          'RL released for R',
+          (l) => l.message === 'released for client' && l.client === hex(pk.recipient!),
+          mR,
+        );
+        await waitL('L got the release', (l) => l.message === 'hold released', mL);
+      }
+
+      /** S got back its own preimage; R's stock LND took one keysend HTLC of `deliver` and settled it. */
+      async function assertPaidOnce(
+        r: AsyncPaymentResult,
+        preimage: Uint8Array,
+        hash: string,
+        deliver: bigint,
+      ): Promise<void> {
+        assert.equal(r.status, 'SUCCEEDED', `payment failed: ${r.failureCode}`);
+        assert.ok(r.preimage, 'S has the preimage');
+        assert.equal(hex(r.preimage), hex(preimage), 'S got back its own preimage');
+        assert.equal(sha(r.preimage), hash);
+        // R's stock LND took it as a keysend: an invoice it made itself, settled for the amount.
+        const inv = await net.lncli<{
+          state: string;
+          is_keysend: boolean;
+          amt_paid_msat: string;
+          htlcs: { state: string }[];
+        }>('recipient', 'lookupinvoice', hash);
+        assert.equal(inv.state, 'SETTLED');
+        assert.equal(inv.is_keysend, true);
+        assert.equal(BigInt(inv.amt_paid_msat), deliver);
+        assert.deepEqual(
+          inv.htlcs.map((h) => h.state),
+          ['SETTLED'],
+          'R was paid by one HTLC',
+        );
+        // L paid it with its own onion through sendonion, to R, once, and it completed.
+        const pays = await net.lsp.rpc<{
+          pays: { status: string; destination?: string; preimage?: string }[];
+        }>('listpays', { payment_hash: hash });
+        assert.equal(pays.pays.length, 1);
+        assert.equal(pays.pays[0]!.status, 'complete');
+        assert.equal(pays.pays[0]!.destination, hex(pk.recipient!));
+        const parts = await net.lsp.rpc<{ payments: unknown[] }>('listsendpays', { payment_hash: hash });
+        assert.equal(parts.payments.length, 1, 'one sendonion, never sent again');
+        assert.deepEqual(await htlcsAtL(hash), [], 'nothing left at L');
+      }
+
+      /**
+       * Loads test/helpers/cln-rpc-gate.ts into L's lightningd: it holds our plugin's calls of
+       * `methods` (rpc-gate-open lets them go). A restarted lightningd comes up without it.
+       */
+      async function startGate(methods: string[]): Promise<void> {
+        const gate = join(net.runDir, `cln-rpc-gate-${methods.join('-')}.sh`);
+        const gateJs = join(repoRoot, 'dist', 'test', 'helpers', 'cln-rpc-gate.js');
+        writeFileSync(
+          gate,
+          `#!/bin/sh\nCLN_RPC_GATE_METHODS=${methods.join(',')} exec '${process.execPath}' '${gateJs}'\n`,
+        );
+        chmodSync(gate, 0o755);
+        await net.lsp.rpc('plugin', { subcommand: 'start', plugin: gate });
+      }
+
+      const gateHolds = (method: string, hash: string, from: number): Promise<PluginLogLine> =>
+        waitL(
+          `${method} held by the gate`,
+          (l) =>
+            l.message === 'rpc gate holding' &&
+            l.method === method &&
+            (l.params as { payment_hash?: unknown } | undefined)?.payment_hash === hash,
+          from,
+        );
+
+      /**
+       * With waitsendpay held: the onward keysend ended (`status` in listpays) while our plugin has
+       * not heard of it; only the HTLC from S is left at L, no `verdict` line yet.
+       */
+      async function onwardEndedUnheard(
+        hash: string,
+        status: 'complete' | 'failed',
+        verdict: string,
+        mL: number,
+      ): Promise<void> {
+        await gateHolds('waitsendpay', hash, mL);
+        await waitFor(`onward keysend ${status} at L`, async () => {
+          const r = await net.lsp.rpc<{ pays: { status: string }[] }>('listpays', { payment_hash: hash });
+          return r.pays.length === 1 && r.pays[0]!.status === status;
+        });
+        assert.deepEqual(await htlcsAtL(hash), [`in:${hex(pk.sender!)}`], 'only the held HTLC is left');
+        assert.equal(countL(verdict, mL), 0, 'our plugin has not heard yet');
+      }
+
+      /** SIGKILL lightningd at L, start it again, wait for its channels and the hold restored. */
+      async function crashL(): Promise<number> {
+        const m = lLines().length;
+        await net.lsp.kill();
+        await net.startLsp();
+        await net.waitLspChannelsNormal(2);
+        await waitL(
+          'restarted with the hold paying',
+          (l) => l.message === 'hold engine started' && Number(l.active) >= 1,
+          m,
+        );
+        const plugins = await net.lsp.rpc<{ plugins: { name: string }[] }>('plugin', { subcommand: 'list' });
+        assert.ok(
+          !plugins.plugins.some((p) => p.name.includes('cln-rpc-gate')),
+          'restarted without the gate',
+        );
+        return m;
+      }
+
+      async function holdClosedAs(holdId: unknown, state: string): Promise<void> {
+        const r = await net.lsp.rpc<{ holds: { hold_id: string; state: string }[] }>(
+          'async-trampoline-list',
+          {
+            state,
+          },
+        );
+        assert.deepEqual(
+          r.holds.filter((h) => h.hold_id === holdId).map((h) => h.state),
+          [state],
+          `the hold closed as ${state}`,
+        );
+      }
+
+      async function assertNoClosures(): Promise<void> {
+        await assertLndChannelsOpen(net, ['sender', 'rlsp', 'recipient']);
+        const chans = await net.lsp.rpc<{ channels: { state: string }[] }>('listpeerchannels');
+        assert.deepEqual(
+          chans.channels.map((c) => c.state),
+          ['CHANNELD_NORMAL', 'CHANNELD_NORMAL'],
+        );
+      }
+
+      async function recipientOffline(): Promise<void> {
+        if (net.node('recipient').isRunning) await net.stopLnd('recipient');
+      }
+
+      test(
+        'R offline; S pays async keysend via trampoline; 12 blocks held; R back, RL releases; L keysends R with the sender preimage',
+        run.guard(async () => {
+          await recipientOffline();
           const mL = lLines().length;
           const mR = rlsp.lines.length;
-          const { preimage, paymentHash } = keysendPreimage();
-          const hash = hex(paymentHash);
           const deliver = 10_000_000n;
-          const chan = (await net.channels('sender')).find((c) => c.remote_pubkey === hex(pk.lsp!))!;
-          const result = sendTrampolinePayment(sender, {
-            paymentHash,
-            amountMsat: deliver + 100_000n,
-            firstChanId: (chan as { scid?: string }).scid ?? chan.chan_id,
-            lsp: pk.lsp!,
-            virtualChanId: ((1n << 40n) | (1n << 16n) | 1n).toString(),
-            cltvBudget: 400,
-            currentHeight: await net.height(),
-            trampolineRequest: encodeTrampolineRequest({
-              kind: 'keysend',
-              outgoingNodeId: pk.recipient!,
-              amtToForward: deliver,
-            }),
-            lspRecords: { [outKey(KEYSEND_PREIMAGE_TYPE)]: preimage },
-            asyncHold: { messagePaths: [messagePath] },
-          });
-          result.catch(() => {});
+          const { preimage, hash, result } = await payViaL(deliver);
+          await holdUntilReleased(hash, mL, mR);
+          await waitL('settled', (l) => l.message === 'trampoline payment succeeded; settling', mL);
+          await assertPaidOnce(await result, preimage, hash, deliver);
+        }),
+      );
 
-          await waitL('holding', (l) => l.message === 'holding htlc', mL);
-          await waitL('notice sent', (l) => l.message === 'held_htlc_available sent', mL);
-          await rlsp.waitLog(
-            'stored for R',
-            (l) => l.message === 'held_htlc_available stored' && l.client === hex(pk.recipient!),
-            mR,
-          );
-          await net.mine(HOLD_MINED);
-          assert.deepEqual(await htlcsAtL(hash), [`in:${hex(pk.sender!)}`], 'held at L, nothing out');
-          assert.equal(
-            lLines()
-              .slice(mL)
-              .filter((l) => l.message === 'hold released').length,
-            0,
-          );
+      test(
+        'lightningd SIGKILLed after the onward keysend completed, before the held HTLC settled: after restart L settles it once from listpays',
+        run.guard(async () => {
+          await recipientOffline();
+          // waitsendpay held: the keysend goes out and completes, and our plugin waits on its answer
+          // until lightningd dies.
+          await startGate(['waitsendpay']);
+          const mL = lLines().length;
+          const mR = rlsp.lines.length;
+          const deliver = 9_000_000n;
+          const { preimage, hash, result } = await payViaL(deliver);
+          const holding = await waitL('holding', (l) => l.message === 'holding htlc', mL);
+          await holdUntilReleased(hash, mL, mR);
+          // The money is out: R settled and L's lightningd knows the preimage; the HTLC from S is
+          // still in, unsettled.
+          await onwardEndedUnheard(hash, 'complete', 'trampoline payment succeeded; settling', mL);
 
+          const m2 = await crashL();
+          await waitL(
+            'settled after restart',
+            (l) => l.message === 'trampoline payment succeeded; settling',
+            m2,
+          );
+          await assertPaidOnce(await result, preimage, hash, deliver);
+          assert.equal(countL('holding htlc', m2), 0, 'the replayed HTLC is the same hold');
+          await holdClosedAs(holding.holdId, 'settled');
+          await assertNoClosures();
+        }),
+      );
+
+      test(
+        'lightningd SIGKILLed after the onward keysend failed (R gone again), before the held HTLC failed: after restart L fails it back once',
+        run.guard(async () => {
+          await recipientOffline();
+          // getroutes held until R is gone again, so the keysend goes out and fails at RL; waitsendpay
+          // held so our plugin never hears of it before lightningd dies.
+          await startGate(['getroutes', 'waitsendpay']);
+          const mL = lLines().length;
+          const mR = rlsp.lines.length;
+          const { hash, result } = await payViaL(8_000_000n);
+          const holding = await waitL('holding', (l) => l.message === 'holding htlc', mL);
+          await holdUntilReleased(hash, mL, mR);
+          await waitL(
+            'getroutes held by the gate',
+            (l) => l.message === 'rpc gate holding' && l.method === 'getroutes',
+            mL,
+          );
+          await net.stopLnd('recipient');
+          await waitFor('RL sees R offline', async () =>
+            (await net.channels('rlsp')).some((c) => c.remote_pubkey === hex(pk.recipient!) && !c.active),
+          );
+          await net.lsp.rpc('rpc-gate-open', { method: 'getroutes' });
+          await onwardEndedUnheard(hash, 'failed', 'trampoline payment failed', mL);
+
+          const m2 = await crashL();
+          const failedLine = await waitL(
+            'failed back after restart',
+            (l) => l.message === 'trampoline payment failed',
+            m2,
+          );
+          assert.equal(failedLine.reason, 'earlier payment failed');
+          const r = await result;
+          assert.equal(r.status, 'FAILED');
+          const parts = await net.lsp.rpc<{ payments: unknown[] }>('listsendpays', { payment_hash: hash });
+          assert.equal(parts.payments.length, 1, 'one sendonion, never sent again');
+          assert.deepEqual(await htlcsAtL(hash), [], 'nothing left at L');
+          assert.equal(countL('holding htlc', m2), 0, 'the replayed HTLC is the same hold');
+          await holdClosedAs(holding.holdId, 'failed');
           await net.startLnd('recipient');
           await net.waitLndChannelActive('rlsp', hex(pk.recipient!));
-          await rlsp.waitLog(
-            'RL released for R',
-            (l) => l.message === 'released for client' && l.client === hex(pk.recipient!),
-            mR,
-          );
-          await waitL('L got the release', (l) => l.message === 'hold released', mL);
-          await waitL('settled', (l) => l.message === 'trampoline payment succeeded; settling', mL);
-
-          const r = await result;
-          assert.equal(r.status, 'SUCCEEDED', `payment failed: ${r.failureCode}`);
-          assert.ok(r.preimage, 'S has the preimage');
-          assert.equal(hex(r.preimage), hex(preimage), 'S got back its own preimage');
-          assert.equal(sha(r.preimage), hash);
-
-          // R's stock LND took it as a keysend: an invoice it made itself, settled for the amount.
-          const inv = await net.lncli<{ state: string; is_keysend: boolean; amt_paid_msat: string }>(
-            'recipient',
-            'lookupinvoice',
-            hash,
-          );
-          assert.equal(inv.state, 'SETTLED');
-          assert.equal(inv.is_keysend, true);
-          assert.equal(BigInt(inv.amt_paid_msat), deliver);
-
-          // L paid it with its own onion through sendonion, to R, and it completed.
-          const pays = await net.lsp.rpc<{
-            pays: { status: string; destination?: string; preimage?: string }[];
-          }>('listpays', { payment_hash: hash });
-          assert.equal(pays.pays.length, 1);
-          assert.equal(pays.pays[0]!.status, 'complete');
-          assert.equal(pays.pays[0]!.destination, hex(pk.recipient!));
-          assert.deepEqual(await htlcsAtL(hash), [], 'nothing left at L');
-        } catch (e) {
-          failed = true;
-          throw e;
-        }
-      });
+          await assertNoClosures();
+        }),
+      );
     },
   );
 }

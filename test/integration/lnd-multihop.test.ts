@@ -9,16 +9,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RegtestNetwork, type NodeName } from '../../scripts/regtest/network.js';
 import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
-import { Sidecar, clientsFor, htlcsFor } from '../../scripts/regtest/lsp.js';
+import { type Sidecar, htlcsFor } from '../../scripts/regtest/lsp.js';
 import { FailureFlag, fromHex, hex, lndVersions, relaysOnionMessages } from './support/scenario.js';
 import { assertSettled, payKeysend, payTrampolineKeysend, said, waitHeldAtLsp } from './support/holds.js';
-import {
-  ViaX,
-  assertLndChannelsOpen,
-  clientMessagePath,
-  holdStoreRelease,
-  type HoldRun,
-} from './support/multihop.js';
+import { ViaX, assertLndChannelsOpen, holdStoreRelease, type HoldRun } from './support/multihop.js';
+import { LspSidecars, startRecipient, stopRecipient } from './support/network.js';
 
 const versions = lndVersions();
 
@@ -39,6 +34,7 @@ for (const version of versions) {
       let rlsp: Sidecar;
       let sender: LndClients;
       const run = new FailureFlag();
+      const sidecars = new LspSidecars({ senderLsp: true });
       const pk: Record<string, Uint8Array> = {};
       /** R's message path, issued by RL (from its log). */
       let messagePath: Uint8Array;
@@ -60,29 +56,18 @@ for (const version of versions) {
         for (const n of net.names) pk[n] = fromHex(await net.node(n).pubkey());
         // X's own account of what it relays: LND 0.21 logs each onion message it forwards (OMSG).
         await net.lncli('middle', 'debuglevel', '--level=OMSG=debug');
-        lsp = new Sidecar(net);
-        rlsp = new Sidecar(net, ['--recipient-lsp=true'], 'rlsp');
-        await lsp.start();
-        await rlsp.start();
-        messagePath = await clientMessagePath(rlsp, hex(pk.recipient!));
-        sender = clientsFor(await net.nodeInfo('sender'));
+        const s = await sidecars.start(net, pk.recipient!);
+        lsp = s.lsp!;
+        ({ rlsp, sender, messagePath } = s);
       });
 
       after(async () => {
-        sender?.close();
-        await lsp?.kill('SIGTERM');
-        await rlsp?.kill('SIGTERM');
+        await sidecars.stop();
         await net?.teardown({ keepLogs: run.failed });
       });
 
-      async function recipientOffline(): Promise<void> {
-        if (net.node('recipient').isRunning) await net.stopNode('recipient');
-      }
-
-      async function recipientReturns(): Promise<void> {
-        await net.startNode('recipient');
-        await net.waitChannelActive('rlsp', 'recipient');
-      }
+      const recipientOffline = (): Promise<void> => stopRecipient(net);
+      const recipientReturns = (): Promise<void> => startRecipient(net);
 
       /** The hold walk-through; mine() waits for every node of the topology, X included. */
       const hold = (): HoldRun => ({

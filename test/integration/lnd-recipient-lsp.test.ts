@@ -8,33 +8,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { RegtestNetwork } from '../../scripts/regtest/network.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
-import {
-  sendAsyncPayment,
-  sendTrampolinePayment,
-  type AsyncPaymentResult,
-} from '../../plugin/sender/lnd-sender.js';
-import {
-  KEYSEND_PREIMAGE_TYPE,
-  keysendPreimage,
-  sendKeysendAsync,
-  sendMppAsync,
-} from '../../plugin/sender/keysend-mpp.js';
-import { encodeTrampolineRequest } from '../../plugin/protocol/trampoline-request.js';
+import { sendAsyncPayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
+import { keysendPreimage, sendKeysendAsync, sendMppAsync } from '../../plugin/sender/keysend-mpp.js';
 import { buildHeldHtlcAvailableVariants, buildReleasePath } from '../../plugin/protocol/onion-message.js';
-import { outKey } from '../../plugin/backends/lnd/htlc-map.js';
-import { LndOnionTransport } from '../../plugin/backends/lnd/onion-transport.js';
-import { unary, type LndClients } from '../../plugin/backends/lnd/grpc.js';
+import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { clientPathId } from '../../plugin/recipient-lsp/client-path.js';
 import {
-  Sidecar,
+  type Sidecar,
   addInvoice,
-  clientsFor,
   htlcsFor,
   invoiceState,
-  testLog,
   type Invoice,
   type LogLine,
 } from '../../scripts/regtest/lsp.js';
@@ -44,10 +29,18 @@ import {
   assertFailed,
   assertSettled,
   payPlainInvoice,
+  payTrampolineKeysend,
   said,
   sha256hex,
   waitHeldAtLsp,
 } from './support/holds.js';
+import {
+  LspSidecars,
+  senderOnionTransport,
+  startRecipient,
+  stopRecipient,
+  storedNotices,
+} from './support/network.js';
 
 const versions = lndVersions();
 
@@ -64,6 +57,10 @@ for (const version of versions) {
       let sender: LndClients;
       const run = new FailureFlag();
       const native = relaysOnionMessages(version);
+      const sidecars = new LspSidecars({
+        senderLsp: true,
+        rlspArgs: [`--recipient-lsp-max-per-client=${PER_CLIENT_CAP}`],
+      });
       const pk: Record<string, Uint8Array> = {};
       /** R's message path, issued by RL (from its log). */
       let messagePath: Uint8Array;
@@ -88,37 +85,18 @@ for (const version of versions) {
         });
         for (const n of ['sender', 'lsp', 'rlsp', 'recipient'] as const)
           pk[n] = fromHex(await net.node(n).pubkey());
-        lsp = new Sidecar(net);
-        rlsp = new Sidecar(
-          net,
-          ['--recipient-lsp=true', `--recipient-lsp-max-per-client=${PER_CLIENT_CAP}`],
-          'rlsp',
-        );
-        await lsp.start();
-        await rlsp.start();
-        const line = await rlsp.waitLog(
-          'client message path for R',
-          (l) => l.message === 'client message path' && l.client === hex(pk.recipient!),
-        );
-        messagePath = fromHex(String(line.messagePath));
-        sender = clientsFor(await net.nodeInfo('sender'));
+        const s = await sidecars.start(net, pk.recipient!);
+        lsp = s.lsp!;
+        ({ rlsp, sender, messagePath } = s);
       });
 
       after(async () => {
-        sender?.close();
-        await lsp?.kill('SIGTERM');
-        await rlsp?.kill('SIGTERM');
+        await sidecars.stop();
         await net?.teardown({ keepLogs: run.failed });
       });
 
-      async function recipientOffline(): Promise<void> {
-        if (net.node('recipient').isRunning) await net.stopNode('recipient');
-      }
-
-      async function recipientReturns(): Promise<void> {
-        await net.startNode('recipient');
-        await net.waitChannelActive('rlsp', 'recipient');
-      }
+      const recipientOffline = (): Promise<void> => stopRecipient(net);
+      const recipientReturns = (): Promise<void> => startRecipient(net);
 
       const isStoredForR = (l: LogLine): boolean =>
         l.message === 'held_htlc_available stored' && l.client === hex(pk.recipient!);
@@ -154,21 +132,7 @@ for (const version of versions) {
         return result;
       }
 
-      /** RL's mailbox, read beside the running sidecar (WAL). */
-      function storedAtRl(): Map<string, number> {
-        const db = new Database(join(rlsp.dataDir, 'recipient-lsp.sqlite'), {
-          readonly: true,
-          fileMustExist: true,
-        });
-        try {
-          const rows = db
-            .prepare(`SELECT node_id, count(*) AS n FROM notices WHERE state = 'stored' GROUP BY node_id`)
-            .all() as { node_id: string; n: number }[];
-          return new Map(rows.map((r) => [r.node_id, r.n]));
-        } finally {
-          db.close();
-        }
-      }
+      const storedAtRl = (): Map<string, number> => storedNotices(rlsp);
 
       test(
         'scenario 6: a plain payment through RL passes untouched',
@@ -215,29 +179,17 @@ for (const version of versions) {
           await recipientOffline();
           const mL = lsp.lines.length;
           const mR = rlsp.lines.length;
-          const { preimage, paymentHash } = keysendPreimage();
-          const chan = (await net.channels('sender')).find((c) => c.remote_pubkey === hex(pk.lsp!))!;
-          const deliver = 10_000_000n;
-          const result = sendTrampolinePayment(sender, {
-            paymentHash,
-            deliverMsat: deliver,
-            firstChanId: (chan as { scid?: string }).scid ?? chan.chan_id,
+          const p = await payTrampolineKeysend(net, sender, {
             lsp: pk.lsp!,
-            trampolineRequest: encodeTrampolineRequest({
-              kind: 'keysend',
-              outgoingNodeId: pk.recipient!,
-              amtToForward: deliver,
-            }),
-            lspRecords: { [outKey(KEYSEND_PREIMAGE_TYPE)]: preimage },
-            asyncHold: { messagePaths: [messagePath] },
+            recipient: pk.recipient!,
+            deliverMsat: 10_000_000n,
+            messagePath,
           });
-          result.catch(() => {});
           await lsp.waitLog('holding', said('holding htlc'), mL);
           await rlsp.waitLog('stored for R', isStoredForR, mR);
           await net.mine(2);
           await recipientReturns();
-          const r = await result;
-          await assertSettled(net, r, hex(paymentHash));
+          await assertSettled(net, await p.result, p.hash);
           await lsp.waitLog('settled by payment', said('trampoline payment succeeded; settling'), mL);
         }),
       );
@@ -250,25 +202,14 @@ for (const version of versions) {
           await net.connectPeers('sender', 'rlsp');
           const info = await net.nodeInfo('sender');
           const received = new Set<string>();
-          const transport = new LndOnionTransport(
-            sender,
-            {
-              kind: native ? 'native' : 'custom-message',
-              ourNodeId: pk.sender!,
-              ecdh: async (p) =>
-                new Uint8Array(
-                  (
-                    await unary<{ shared_key: Buffer }>(sender.signer, 'DeriveSharedKey', {
-                      ephemeral_pubkey: Buffer.from(p),
-                    })
-                  ).shared_key,
-                ),
-            },
-            (msg) => {
+          const transport = senderOnionTransport(sender, {
+            ourNodeId: pk.sender!,
+            native,
+            onMessage: (msg) => {
               if (msg.releaseHeldHtlc && msg.pathId) received.add(hex(msg.pathId));
             },
-            testLog.child({ node: info.grpcHost }),
-          );
+            label: info.grpcHost,
+          });
           const notify = async (path: Uint8Array): Promise<string> => {
             const replyPathId = new Uint8Array(randomBytes(32));
             const [msg] = buildHeldHtlcAvailableVariants({

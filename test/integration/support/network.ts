@@ -1,10 +1,15 @@
 // The LND network most scenarios share: S -> L -> RL -> R on btcd, L running the sidecar, S's
-// clients open. Parts are kept as they start, so stop() tears down whatever a failed start left.
+// clients open; and the two LSP sidecars of the recipient-LSP scenarios (L's, RL's) on either network.
+// Parts are kept as they start, so stop() tears down whatever a failed start left.
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { RegtestNetwork, type LndVersion } from '../../../scripts/regtest/network.js';
 import { waitSenderKnowsRecipient } from '../../../scripts/regtest/recipient.js';
-import { Sidecar, clientsFor } from '../../../scripts/regtest/lsp.js';
-import type { LndClients } from '../../../plugin/backends/lnd/grpc.js';
-import { fromHex } from './scenario.js';
+import { Sidecar, clientsFor, testLog, type SidecarNetwork } from '../../../scripts/regtest/lsp.js';
+import { unary, type LndClients } from '../../../plugin/backends/lnd/grpc.js';
+import { LndOnionTransport, type InboundOnionMessage } from '../../../plugin/backends/lnd/onion-transport.js';
+import { clientMessagePath } from './multihop.js';
+import { fromHex, hex } from './scenario.js';
 
 export interface StartedLspNetwork {
   net: RegtestNetwork;
@@ -41,5 +46,103 @@ export class LspNetwork {
     this.sender?.close();
     await this.sidecar?.kill('SIGTERM');
     await this.net?.teardown({ keepLogs });
+  }
+}
+
+/** R offline (stopped), unless it already is. */
+export async function stopRecipient(net: RegtestNetwork): Promise<void> {
+  if (net.node('recipient').isRunning) await net.stopNode('recipient');
+}
+
+/** R back online, its channel with RL active. */
+export async function startRecipient(net: RegtestNetwork): Promise<void> {
+  await net.startNode('recipient');
+  await net.waitChannelActive('rlsp', 'recipient');
+}
+
+export interface StartedLspSidecars {
+  /** L's sidecar (sender-LSP mode), when L is an LND node. */
+  lsp: Sidecar | undefined;
+  /** RL's sidecar, --recipient-lsp. */
+  rlsp: Sidecar;
+  sender: LndClients;
+  /** R's message path, as RL's sidecar issued it (its log). */
+  messagePath: Uint8Array;
+}
+
+/**
+ * The sidecars of the recipient-LSP scenarios: L's (sender-LSP mode; left out when L is lightningd
+ * with our plugin) and RL's (--recipient-lsp, plus `rlspArgs`), R's message path from RL's log, and
+ * S's clients. Started in that order; stop() undoes whatever started.
+ */
+export class LspSidecars {
+  lsp: Sidecar | undefined;
+  rlsp: Sidecar | undefined;
+  sender: LndClients | undefined;
+
+  constructor(private readonly opts: { senderLsp: boolean; rlspArgs?: readonly string[] }) {}
+
+  async start(net: SidecarNetwork, recipient: Uint8Array): Promise<StartedLspSidecars> {
+    const lsp = this.opts.senderLsp ? (this.lsp = new Sidecar(net)) : undefined;
+    const rlsp = (this.rlsp = new Sidecar(
+      net,
+      ['--recipient-lsp=true', ...(this.opts.rlspArgs ?? [])],
+      'rlsp',
+    ));
+    await lsp?.start();
+    await rlsp.start();
+    const messagePath = await clientMessagePath(rlsp, hex(recipient));
+    const sender = (this.sender = clientsFor(await net.nodeInfo('sender')));
+    return { lsp, rlsp, sender, messagePath };
+  }
+
+  /** Closes S's clients and stops both sidecars (SIGTERM). */
+  async stop(): Promise<void> {
+    this.sender?.close();
+    await this.lsp?.kill('SIGTERM');
+    await this.rlsp?.kill('SIGTERM');
+  }
+}
+
+/**
+ * S's own onion-message transport (LND 0.21's native one, or 0.20's custom messages), its ECDH by S's
+ * signer: lets a scenario send onion messages as S, e.g. notices to RL over a path of its choosing.
+ */
+export function senderOnionTransport(
+  sender: LndClients,
+  a: { ourNodeId: Uint8Array; native: boolean; onMessage?: (m: InboundOnionMessage) => void; label: string },
+): LndOnionTransport {
+  return new LndOnionTransport(
+    sender,
+    {
+      kind: a.native ? 'native' : 'custom-message',
+      ourNodeId: a.ourNodeId,
+      ecdh: async (p) =>
+        new Uint8Array(
+          (
+            await unary<{ shared_key: Buffer }>(sender.signer, 'DeriveSharedKey', {
+              ephemeral_pubkey: Buffer.from(p),
+            })
+          ).shared_key,
+        ),
+    },
+    a.onMessage ?? (() => {}),
+    testLog.child({ node: a.label }),
+  );
+}
+
+/** RL's mailbox, read beside the running sidecar (WAL): stored notices per client node id (hex). */
+export function storedNotices(rlsp: Sidecar): Map<string, number> {
+  const db = new Database(join(rlsp.dataDir, 'recipient-lsp.sqlite'), {
+    readonly: true,
+    fileMustExist: true,
+  });
+  try {
+    const rows = db
+      .prepare(`SELECT node_id, count(*) AS n FROM notices WHERE state = 'stored' GROUP BY node_id`)
+      .all() as { node_id: string; n: number }[];
+    return new Map(rows.map((r) => [r.node_id, r.n]));
+  } finally {
+    db.close();
   }
 }
