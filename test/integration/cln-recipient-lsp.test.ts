@@ -2,7 +2,8 @@
 // (lightningd v26.06.6 with cln.js and cln-guard.js, async-trampoline-recipient-lsp=true) -> R (stock
 // LND, --accept-keysend, nothing of ours), R offline before each payment starts. RL keeps the
 // held_htlc_available L sends over the message path RL issued for R (RPC async-trampoline-message-path)
-// and releases when R is back. One network per LND version; the scenarios run in order and share it.
+// and releases when R is back. Issue 11 scenarios 1, 2, 3 (with 3b, the 1,000-notice flood), 4, 6
+// and 7. One network per LND version; the scenarios run in order and share it.
 // Versions: ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated; default both, see below).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
