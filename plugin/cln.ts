@@ -19,6 +19,7 @@ import { ClnRecipientLspHost } from './backends/cln/recipient-lsp-host.js';
 import { AdminError, messagePathAnswer } from './ops/admin.js';
 import { createLogger, type Logger, type LogLevel } from './ops/log.js';
 import { createPromMetrics } from './ops/metrics.js';
+import { createRecipientLspPromMetrics, type RecipientLspCounts } from './ops/recipient-lsp-metrics.js';
 
 /* eslint-disable no-console -- redirecting, not writing: a stray console.log from any module must not reach stdout */
 console.log = console.error;
@@ -82,6 +83,7 @@ let lspsHost: ClnLspsHost | undefined;
 let lsps: RunningLsps | undefined;
 let recipientLsp: RecipientLspEngine | undefined;
 let recipientLspHost: ClnRecipientLspHost | undefined;
+let recipientLspCounts: (() => RecipientLspCounts) | undefined;
 
 // Hooks registered before init delegate to the backend made at init (lightningd calls none before).
 const lateHook = (pick: (b: ClnBackend) => HookHandler): HookHandler => ({
@@ -172,11 +174,14 @@ const host = new PluginHost({
         variants: settings.heldHtlcVariants,
         logger,
       });
+      const rlMetrics = createRecipientLspPromMetrics(metrics.registry);
+      recipientLspCounts = () => rlMetrics.counts();
       recipientLsp = await RecipientLspEngine.open({
         dbPath: join(settings.dataDir, 'recipient-lsp.sqlite'),
         host: recipientLspHost,
         config: settings.recipientLsp,
         logger,
+        metrics: rlMetrics,
         onFatal: (why) => {
           // lightningd keeps running; notices are retried by senders' LSPs, so log loudly and stop.
           logger.error('recipient-lsp engine died; restart the plugin', { why });
@@ -212,7 +217,10 @@ const host = new PluginHost({
   },
   methods: adminMethods({
     engine: () => engine,
-    counts: () => metrics.counts(),
+    counts: () => ({
+      ...metrics.counts(),
+      ...(recipientLspCounts ? { recipient_lsp: recipientLspCounts() } : {}),
+    }),
     // Registered always (as async-trampoline-message-path); answers only in recipient-LSP mode.
     messagePath: async (node) => {
       if (!recipientLsp)

@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { FailReason, Msat } from '../hold/backend.js';
 import type { CapName } from '../hold/policy.js';
 import type { EngineMetrics, HoldOutcome, ReleaseResult } from '../hold/metrics.js';
+import type { RecipientLspCounts } from './recipient-lsp-metrics.js';
 
 /** Counters as the stats command shows them (snake_case keys, as lightningd's own commands). */
 export interface MetricCounts {
@@ -19,6 +20,8 @@ export interface MetricCounts {
   held_htlc_available_errors: number;
   /** The hold duration histogram's count and sum, as on /metrics. */
   hold_duration_seconds: { count: number; sum: number };
+  /** Recipient-LSP mode's mailbox counters, where the host shows them (CLN). */
+  recipient_lsp?: RecipientLspCounts;
 }
 
 export interface PromMetrics extends EngineMetrics {

@@ -101,7 +101,7 @@ export class LightningdStandin {
   private readonly sockets = new Set<Socket>();
 
   /** Incoming HTLCs lightningd still has (listpeerchannels): every one offered, unless vanished. */
-  readonly offered = new Map<string, { scid: string; id: number; paymentHash: string }>();
+  readonly offered = new Map<string, { scid: string; id: number; paymentHash: string; peerId?: string }>();
   /** Keys of HTLCs lightningd resolved without the plugin (e.g. the guard failed them). */
   readonly vanished = new Set<string>();
   /** The Bitcoin backend's tip (getchaininfo); after a restart real lightningd lags it. */
@@ -177,31 +177,42 @@ export class LightningdStandin {
       }
       return { configs };
     });
-    this.rpcHandlers.set('listpeerchannels', () => {
-      const byScid = new Map<string, Record<string, unknown>[]>();
+    // One channel per scid that has offered HTLCs, with the fields real lightningd always returns
+    // (doc/schemas/listpeerchannels.json requires peer_id, peer_connected, state, opener, features),
+    // filtered by `id` as lightningd does.
+    this.rpcHandlers.set('listpeerchannels', (p) => {
+      const byScid = new Map<string, { peerId: string; htlcs: Record<string, unknown>[] }>();
       for (const [key, h] of this.offered) {
         if (this.vanished.has(key)) continue;
-        const list = byScid.get(h.scid) ?? [];
-        list.push({
+        const chan = byScid.get(h.scid) ?? { peerId: h.peerId ?? this.peerIdOf(h.scid), htlcs: [] };
+        chan.htlcs.push({
           direction: 'in',
           id: h.id,
           payment_hash: h.paymentHash,
           state: 'RCVD_ADD_ACK_REVOCATION',
         });
-        byScid.set(h.scid, list);
+        byScid.set(h.scid, chan);
       }
-      return {
-        channels: [...byScid].map(([scid, htlcs]) => ({
-          short_channel_id: scid,
-          state: 'CHANNELD_NORMAL',
-          htlcs,
-        })),
-      };
+      const channels = [...byScid].map(([scid, c]) => ({
+        peer_id: c.peerId,
+        peer_connected: true,
+        state: 'CHANNELD_NORMAL',
+        opener: 'remote',
+        features: ['option_static_remotekey', 'option_anchors'],
+        short_channel_id: scid,
+        htlcs: c.htlcs,
+      }));
+      return { channels: p.id === undefined ? channels : channels.filter((c) => c.peer_id === p.id) };
     });
     this.rpcHandlers.set('listforwards', () => ({ forwards: [] }));
   }
 
   options: Record<string, unknown>;
+
+  /** The peer of a channel whose HTLCs named none: a node id fixed by the scid. */
+  peerIdOf(scid: string): string {
+    return hex(activeEc().publicKey(sha256(Buffer.from(`standin peer ${scid}`, 'utf8'))));
+  }
 
   get rpcFile(): string {
     return 'lightning-rpc';
@@ -346,7 +357,12 @@ export class LightningdStandin {
     onion.next_onion = '00'.repeat(1366);
     onion.shared_secret = hex(sha256(Uint8Array.of(spec.htlcId & 0xff)));
     const scid = spec.scid ?? '103x1x0';
-    this.offered.set(`${scid}/${spec.htlcId}`, { scid, id: spec.htlcId, paymentHash: hex(spec.paymentHash) });
+    this.offered.set(`${scid}/${spec.htlcId}`, {
+      scid,
+      id: spec.htlcId,
+      paymentHash: hex(spec.paymentHash),
+      ...(spec.peerId ? { peerId: spec.peerId } : {}),
+    });
     const htlc: Record<string, unknown> = {
       short_channel_id: scid,
       id: spec.htlcId,

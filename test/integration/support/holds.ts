@@ -7,7 +7,7 @@ import type { Channel, RegtestNetwork } from '../../../scripts/regtest/network.j
 import { assertNoClosures, htlcsFor, type Invoice } from '../../../scripts/regtest/lsp.js';
 import { waitFor } from '../../../scripts/regtest/wait.js';
 import type { AsyncPaymentResult } from '../../../plugin/sender/lnd-sender.js';
-import { sendTrampolinePayment } from '../../../plugin/sender/lnd-sender.js';
+import { sendAsyncPayment, sendTrampolinePayment } from '../../../plugin/sender/lnd-sender.js';
 import type { LndClients } from '../../../plugin/backends/lnd/grpc.js';
 import { encodeTrampolineRequest } from '../../../plugin/protocol/trampoline-request.js';
 import {
@@ -149,7 +149,7 @@ export async function payTrampolineInvoice(
  */
 export function payKeysend(
   sender: LndClients,
-  a: { hops: Uint8Array[]; amountMsat: bigint; messagePath: Uint8Array },
+  a: { hops: Uint8Array[]; amountMsat: bigint; messagePath: Uint8Array; holdBlocks?: number },
 ): { hash: string; result: Promise<AsyncPaymentResult> } {
   const { preimage, paymentHash } = keysendPreimage();
   const result = sendKeysendAsync(sender, {
@@ -157,9 +157,31 @@ export function payKeysend(
     amountMsat: a.amountMsat,
     hops: a.hops,
     asyncHold: { messagePaths: [a.messagePath] },
+    ...(a.holdBlocks !== undefined ? { holdBlocks: a.holdBlocks } : {}),
   });
   result.catch(() => {});
   return { hash: hex(paymentHash), result };
+}
+
+/**
+ * S pays R's invoice `inv` source-routed over `hops`, held at L for the recipient behind
+ * `messagePath`, L allowed `holdBlocks`. The result's rejection is caught here, as in payKeysend.
+ */
+export function payAsyncInvoice(
+  sender: LndClients,
+  a: { hops: Uint8Array[]; inv: Invoice; amountMsat: bigint; messagePath: Uint8Array; holdBlocks: number },
+): Promise<AsyncPaymentResult> {
+  const result = sendAsyncPayment(sender, {
+    paymentHash: new Uint8Array(Buffer.from(a.inv.r_hash, 'hex')),
+    paymentAddr: new Uint8Array(Buffer.from(a.inv.payment_addr, 'hex')),
+    amountMsat: a.amountMsat,
+    finalCltvDelta: 80,
+    hops: a.hops,
+    asyncHold: { messagePaths: [a.messagePath] },
+    holdBlocks: a.holdBlocks,
+  });
+  result.catch(() => {});
+  return result;
 }
 
 /**
