@@ -10,13 +10,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
 import { ClnLspNetwork } from '../../scripts/regtest/cln-network.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
-import { Sidecar, clientsFor, testLog, type Invoice, type LogLine } from '../../scripts/regtest/lsp.js';
+import { Sidecar, clientsFor, type Invoice, type LogLine } from '../../scripts/regtest/lsp.js';
 import { buildHeldHtlcAvailableVariants, buildReleasePath } from '../../plugin/protocol/onion-message.js';
-import { LndOnionTransport } from '../../plugin/backends/lnd/onion-transport.js';
-import { unary, type LndClients } from '../../plugin/backends/lnd/grpc.js';
+import type { LndOnionTransport } from '../../plugin/backends/lnd/onion-transport.js';
+import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { clientPathId } from '../../plugin/recipient-lsp/client-path.js';
 import { CLIENT_PATH_KEY_LABEL } from '../../plugin/backends/cln/recipient-lsp-host.js';
 import { sendMppAsync } from '../../plugin/sender/keysend-mpp.js';
@@ -36,6 +35,7 @@ import {
 } from './support/holds.js';
 import { pluginLog, releasedFor, storedFor } from './support/logs.js';
 import { assertLndChannelsOpen } from './support/multihop.js';
+import { senderOnionTransport, storedNotices } from './support/network.js';
 
 // Both versions: L and RL are direct peers, so no LND has to relay an onion message. LND 0.20 neither
 // parses nor relays them; L's sidecar sends and takes them as custom message 513 from RL, which
@@ -147,42 +147,14 @@ for (const version of versions) {
           messagePath,
         });
 
-      /** RL's mailbox (in lightning-dir/regtest/, the plugin's default data dir), read beside it (WAL). */
-      function storedAtRl(): Map<string, number> {
-        const db = new Database(join(net.cln.dir, 'regtest', 'async-trampoline', 'recipient-lsp.sqlite'), {
-          readonly: true,
-          fileMustExist: true,
-        });
-        try {
-          const rows = db
-            .prepare(`SELECT node_id, count(*) AS n FROM notices WHERE state = 'stored' GROUP BY node_id`)
-            .all() as { node_id: string; n: number }[];
-          return new Map(rows.map((r) => [r.node_id, r.n]));
-        } finally {
-          db.close();
-        }
-      }
+      /** RL's mailbox (in lightning-dir/regtest/, the plugin's default data dir). */
+      const storedAtRl = (): Map<string, number> =>
+        storedNotices(join(net.cln.dir, 'regtest', 'async-trampoline'));
 
       /** An onion-message sender on LND node `name` (S or L), as any peer of RL could run one. */
       async function transportAt(name: 'sender' | 'lsp'): Promise<{ t: LndOnionTransport; close(): void }> {
         const c = name === 'sender' ? sender : clientsFor(await net.nodeInfo(name));
-        const t = new LndOnionTransport(
-          c,
-          {
-            kind: native ? 'native' : 'custom-message',
-            ourNodeId: pk[name]!,
-            ecdh: async (p) =>
-              new Uint8Array(
-                (
-                  await unary<{ shared_key: Buffer }>(c.signer, 'DeriveSharedKey', {
-                    ephemeral_pubkey: Buffer.from(p),
-                  })
-                ).shared_key,
-              ),
-          },
-          () => {},
-          testLog.child({ node: name }),
-        );
+        const t = senderOnionTransport(c, { ourNodeId: pk[name]!, native, label: name });
         return { t, close: () => (c === sender ? undefined : c.close()) };
       }
 
@@ -210,6 +182,33 @@ for (const version of versions) {
         const inv = await net.lncli<Invoice>('recipient', 'addinvoice', `--amt=${sat}`);
         await recipientOffline();
         return inv;
+      }
+
+      /**
+       * Scenario 7's start: R's invoice, R offline, then S pays a keysend and the invoice, both async
+       * with `holdBlocks`; returns once L holds both and RL stored both notices for R.
+       */
+      async function holdKeysendAndInvoice(keysendSat: number, invoiceSat: number, holdBlocks: number) {
+        const inv = await invoiceThenOffline(invoiceSat);
+        const mL = lsp.lines.length;
+        const mR = rl.mark();
+        const hops = [pk.lsp!, pk.rlsp!, pk.recipient!];
+        const k = payKeysend(sender, {
+          hops,
+          amountMsat: BigInt(keysendSat) * 1000n,
+          messagePath,
+          holdBlocks,
+        });
+        const i = payAsyncInvoice(sender, {
+          hops,
+          inv,
+          amountMsat: BigInt(invoiceSat) * 1000n,
+          messagePath,
+          holdBlocks,
+        });
+        await lsp.waitLog('two holds', () => lsp.count(said('holding htlc'), mL) >= 2, mL);
+        await rl.waitLog('both stored for R', () => rl.count(isStoredForR, mR) >= 2, mR);
+        return { inv, mL, mR, k, i };
       }
 
       const settledForwardsAtRl = async (): Promise<number> =>
@@ -513,24 +512,7 @@ for (const version of versions) {
       test(
         'scenario 7: R (asleep behind CLN RL) for 100 blocks, then back: keysend and invoice both settle',
         run.guard(async () => {
-          const inv = await invoiceThenOffline(9_000);
-          const mL = lsp.lines.length;
-          const mR = rl.mark();
-          const k = payKeysend(sender, {
-            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
-            amountMsat: 8_000_000n,
-            messagePath,
-            holdBlocks: 144,
-          });
-          const i = payAsyncInvoice(sender, {
-            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
-            inv,
-            amountMsat: 9_000_000n,
-            messagePath,
-            holdBlocks: 144,
-          });
-          await lsp.waitLog('two holds', () => lsp.count(said('holding htlc'), mL) >= 2, mL);
-          await rl.waitLog('both stored for R', () => rl.count(isStoredForR, mR) >= 2, mR);
+          const { inv, mR, k, i } = await holdKeysendAndInvoice(8_000, 9_000, 144);
           await sleepBlocks(net, 100, async () => {
             await waitHeldAtL(k.hash);
             await waitHeldAtL(inv.r_hash);
@@ -548,24 +530,7 @@ for (const version of versions) {
       test(
         'scenario 7: R asleep past the hold budget: failed back at L before RL would refuse it, keysend and invoice',
         run.guard(async () => {
-          const inv = await invoiceThenOffline(4_000);
-          const mL = lsp.lines.length;
-          const mR = rl.mark();
-          const k = payKeysend(sender, {
-            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
-            amountMsat: 3_000_000n,
-            messagePath,
-            holdBlocks: 10,
-          });
-          const i = payAsyncInvoice(sender, {
-            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
-            inv,
-            amountMsat: 4_000_000n,
-            messagePath,
-            holdBlocks: 10,
-          });
-          await lsp.waitLog('two holds', () => lsp.count(said('holding htlc'), mL) >= 2, mL);
-          await rl.waitLog('both stored for R', () => rl.count(isStoredForR, mR) >= 2, mR);
+          const { inv, mL, mR, k, i } = await holdKeysendAndInvoice(3_000, 4_000, 10);
           const start = await net.height();
           const holds = lsp.lines.slice(mL).filter(said('holding htlc'));
           assert.equal(holds.length, 2);

@@ -132,7 +132,7 @@ for (const version of versions) {
         return result;
       }
 
-      const storedAtRl = (): Map<string, number> => storedNotices(rlsp);
+      const storedAtRl = (): Map<string, number> => storedNotices(rlsp.dataDir);
 
       test(
         'scenario 6: a plain payment through RL passes untouched',

@@ -131,9 +131,12 @@ export function senderOnionTransport(
   );
 }
 
-/** RL's mailbox, read beside the running sidecar (WAL): stored notices per client node id (hex). */
-export function storedNotices(rlsp: Sidecar): Map<string, number> {
-  const db = new Database(join(rlsp.dataDir, 'recipient-lsp.sqlite'), {
+/**
+ * RL's mailbox in data dir `dir` (a sidecar's, or lightningd's plugin dir), read beside the running
+ * node (WAL): stored notices per client node id (hex).
+ */
+export function storedNotices(dir: string): Map<string, number> {
+  const db = new Database(join(dir, 'recipient-lsp.sqlite'), {
     readonly: true,
     fileMustExist: true,
   });
