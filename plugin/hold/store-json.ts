@@ -1,5 +1,6 @@
 // Tagged JSON: bigints and byte arrays round-trip exactly. Verdicts are stored in it, and so was the
-// HTLC column up to schema 2 (migration 003 reads it once to convert those rows to store-blob.ts).
+// HTLC column up to schema 2 (migration 003 reads it once to convert those rows to store-blob.ts;
+// nothing writes an HTLC in it any more).
 import type { InterceptedHtlc } from './backend.js';
 import { hexOf } from './store-record.js';
 
@@ -41,59 +42,6 @@ export function toJson(v: unknown): string {
 
 export function fromJson<T>(s: string): T {
   return untag(JSON.parse(s)) as T;
-}
-
-/** One value in the tagged JSON form; the common types without building a tagged copy first. */
-function jv(x: unknown): string {
-  if (typeof x === 'string') return JSON.stringify(x);
-  if (typeof x === 'bigint') return `{"$n":"${x.toString()}"}`;
-  if (x instanceof Uint8Array) return `{"$b":"${hexOf(x)}"}`;
-  if (Array.isArray(x)) return `[${x.map(jv).join(',')}]`;
-  return JSON.stringify(tag(x)) ?? 'null';
-}
-
-/** Append `"name":value` to an object's JSON text; undefined is left out, as JSON.stringify does. */
-function put(s: string, name: string, x: unknown): string {
-  if (x === undefined) return s;
-  return `${s}${s.length > 1 ? ',' : ''}"${name}":${jv(x)}`;
-}
-
-/**
- * The HTLC as tagged JSON (the format decodeHtlc reads), written field by field: the generic walk
- * built a tagged copy of every object before JSON.stringify saw it, a cost paid on every intake.
- */
-export function encodeHtlc(h: InterceptedHtlc): string {
-  let s = '{';
-  s = put(s, 'key', h.key);
-  s = put(s, 'incomingChannel', h.incomingChannel);
-  s = put(s, 'incomingPeer', h.incomingPeer);
-  s = put(s, 'paymentHash', h.paymentHash);
-  s = put(s, 'amountInMsat', h.amountInMsat);
-  s = put(s, 'amountOutMsat', h.amountOutMsat);
-  s = put(s, 'incomingExpiry', h.incomingExpiry);
-  s = put(s, 'outgoingExpiry', h.outgoingExpiry);
-  s = put(s, 'outgoingChannel', h.outgoingChannel);
-  s = put(s, 'autoFailHeight', h.autoFailHeight);
-  s = put(s, 'holdFlag', h.holdFlag);
-  const a = h.asyncHold;
-  if (a) {
-    let o = '{';
-    o = put(o, 'messagePaths', a.messagePaths);
-    o = put(o, 'releaseToken', a.releaseToken);
-    o = put(o, 'maxHoldBlocks', a.maxHoldBlocks);
-    o = put(o, 'totalMsat', a.totalMsat);
-    s = `${s},"asyncHold":${o}}`;
-  } else s = put(s, 'asyncHold', a);
-  const t = h.trampoline;
-  if (t) {
-    let o = '{';
-    o = put(o, 'invoice', t.invoice);
-    o = put(o, 'amtToForwardMsat', t.amtToForwardMsat);
-    o = put(o, 'outgoingNodeId', t.outgoingNodeId);
-    o = put(o, 'keysendPreimage', t.keysendPreimage);
-    s = `${s},"trampoline":${o}}`;
-  } else s = put(s, 'trampoline', t);
-  return `${s}}`;
 }
 
 /** Decode, restoring the optional fields JSON dropped as explicit undefined (the shape hosts give). */

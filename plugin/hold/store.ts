@@ -19,7 +19,7 @@ import { openHoldDb } from './store-schema.js';
 import { HOLD_STATES, isHoldState, isTerminal, type HoldState } from './state.js';
 
 export { decodeHtlcBlob, encodeHtlcBlob } from './store-blob.js';
-export { decodeHtlc, encodeHtlc } from './store-json.js';
+export { decodeHtlc } from './store-json.js';
 export {
   bytesOfHex,
   hexOf,

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { InterceptedHtlc, Verdict } from '../../plugin/hold/backend.js';
 import { HoldError } from '../../plugin/hold/errors.js';
-import { HoldStore, encodeHtlc, type StoredHold } from '../../plugin/hold/store.js';
+import { HoldStore, type StoredHold } from '../../plugin/hold/store.js';
+import { encodeSchema2Htlc } from '../helpers/schema2-htlc.js';
 import { migrate } from '../../plugin/hold/store-schema.js';
 import { drain, offerNew, rig, tmpBase, type Rig } from './setup.js';
 
@@ -49,7 +50,7 @@ function rewriteAtSchema2(r: Rig): void {
       x.set_id,
       x.payment_hash,
       x.state,
-      encodeHtlc(htlc),
+      encodeSchema2Htlc(htlc),
       x.hold_start,
       x.fail_at,
       x.created_ms,

@@ -8,7 +8,6 @@ import {
   HoldStore,
   decodeHtlc,
   decodeHtlcBlob,
-  encodeHtlc,
   encodeHtlcBlob,
   holdRecord,
   type StoredHold,
@@ -17,6 +16,7 @@ import type { InterceptedHtlc } from '../../plugin/hold/backend.js';
 import { migrations } from '../../plugin/hold/migrations/index.js';
 import { migrate } from '../../plugin/hold/store-schema.js';
 import { SimHost, makeHtlc } from '../helpers/sim-host.js';
+import { encodeSchema2Htlc } from '../helpers/schema2-htlc.js';
 import { tmpBase } from './setup.js';
 
 function tmpDb(): { path: string; done: () => void } {
@@ -159,9 +159,9 @@ describe('hold store', () => {
         keysendPreimage: new Uint8Array(32).fill(8),
       },
     };
-    assert.deepEqual(decodeHtlc(encodeHtlc(full)), full);
+    assert.deepEqual(decodeHtlc(encodeSchema2Htlc(full)), full);
     const bare: InterceptedHtlc = { ...full, asyncHold: undefined, trampoline: undefined };
-    assert.deepEqual(decodeHtlc(encodeHtlc(bare)), bare);
+    assert.deepEqual(decodeHtlc(encodeSchema2Htlc(bare)), bare);
     // The binary column (schema 3): the same, every optional field present or absent, multi-byte text.
     const blob = (h: InterceptedHtlc): InterceptedHtlc =>
       decodeHtlcBlob(Buffer.from(encodeHtlcBlob(h)), h.key, h.paymentHash);
