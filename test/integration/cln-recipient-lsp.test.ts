@@ -18,7 +18,6 @@ import type { LndOnionTransport } from '../../plugin/backends/lnd/onion-transpor
 import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { clientPathId } from '../../plugin/recipient-lsp/client-path.js';
 import { CLIENT_PATH_KEY_LABEL } from '../../plugin/backends/cln/recipient-lsp-host.js';
-import { sendMppAsync } from '../../plugin/sender/keysend-mpp.js';
 import type { RecipientLspCounts } from '../../plugin/ops/recipient-lsp-metrics.js';
 import { FailureFlag, fromHex, hex, lndVersions } from './support/scenario.js';
 import {
@@ -26,6 +25,7 @@ import {
   assertSettled,
   payAsyncInvoice,
   payKeysend,
+  payMppInvoice,
   payPlainInvoice,
   payTrampolineKeysend,
   recipientInvoiceState,
@@ -457,16 +457,13 @@ for (const version of versions) {
           const mL = lsp.lines.length;
           const mR = rl.mark();
           const forwardsBefore = await settledForwardsAtRl();
-          const result = sendMppAsync(sender, {
-            paymentHash: fromHex(inv.r_hash),
-            paymentAddr: fromHex(inv.payment_addr),
+          const result = payMppInvoice(sender, {
+            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
+            inv,
             totalMsat: 30_000_000n,
             parts: 3,
-            finalCltvDelta: 80,
-            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
-            asyncHold: { messagePaths: [messagePath] },
+            messagePath,
           });
-          result.catch(() => {});
           await lsp.waitLog('three parts held', () => lsp.count(said('holding htlc'), mL) >= 3, mL);
           const heldAtL3 = () => waitHeldAtL(inv.r_hash, 3);
           await heldAtL3();

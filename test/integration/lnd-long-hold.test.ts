@@ -10,7 +10,7 @@ import type { RegtestNetwork } from '../../scripts/regtest/network.js';
 import { recipientAgent } from '../../scripts/regtest/recipient.js';
 import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
 import { payAsync, type PayAsyncArgs } from '../../plugin/sender/pay.js';
-import { sendKeysendAsync, sendMppAsync } from '../../plugin/sender/keysend-mpp.js';
+import { sendKeysendAsync } from '../../plugin/sender/keysend-mpp.js';
 import { buildAsyncRoute, sendToRoute, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
 import { encodeAsyncHold } from '../../plugin/protocol/async-hold.js';
 import { outKey } from '../../plugin/backends/lnd/htlc-map.js';
@@ -31,6 +31,7 @@ import {
   assertFailed,
   assertSettled,
   assertStillHeldAtLsp,
+  payMppInvoice,
   said,
   sha256hex,
   sleepBlocks,
@@ -332,17 +333,14 @@ for (const version of versions) {
       async () => {
         const inv = await invoiceThenSleep(30_000);
         const mark = sidecar.lines.length;
-        const result = sendMppAsync(sender, {
-          paymentHash: fromHex(inv.r_hash),
-          paymentAddr: fromHex(inv.payment_addr),
+        const result = payMppInvoice(sender, {
+          hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
+          inv,
           totalMsat: 30_000_000n,
           parts: 3,
-          finalCltvDelta: 80,
-          hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
-          asyncHold: { messagePaths: [messagePath()] },
+          messagePath: messagePath(),
           holdBlocks: 144,
         });
-        result.catch(() => {});
         await heldWithBudget(inv.r_hash, mark, 144, 3);
         await sleepHeld(inv.r_hash, 40, 3);
         await whileAwake(async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { RegtestNetwork } from '../../scripts/regtest/network.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
 import { sendAsyncPayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
-import { keysendPreimage, sendKeysendAsync, sendMppAsync } from '../../plugin/sender/keysend-mpp.js';
+import { keysendPreimage, sendKeysendAsync } from '../../plugin/sender/keysend-mpp.js';
 import { buildHeldHtlcAvailableVariants, buildReleasePath } from '../../plugin/protocol/onion-message.js';
 import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { clientPathId } from '../../plugin/recipient-lsp/client-path.js';
@@ -28,6 +28,7 @@ import {
   assertChannelsOpen,
   assertFailed,
   assertSettled,
+  payMppInvoice,
   payPlainInvoice,
   payTrampolineKeysend,
   said,
@@ -330,16 +331,13 @@ for (const version of versions) {
           const inv = await addInvoice(net, 'recipient', 30_000);
           await recipientOffline();
           const mL = lsp.lines.length;
-          const result = sendMppAsync(sender, {
-            paymentHash: fromHex(inv.r_hash),
-            paymentAddr: fromHex(inv.payment_addr),
+          const result = payMppInvoice(sender, {
+            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
+            inv,
             totalMsat: 30_000_000n,
             parts: 3,
-            finalCltvDelta: 80,
-            hops: [pk.lsp!, pk.rlsp!, pk.recipient!],
-            asyncHold: { messagePaths: [messagePath] },
+            messagePath,
           });
-          result.catch(() => {});
           await lsp.waitLog('three parts held', () => lsp.count(said('holding htlc'), mL) >= 3, mL);
           await waitHeldAtL(inv.r_hash, 3);
           await net.mine(2);

@@ -14,6 +14,8 @@ import {
   KEYSEND_PREIMAGE_TYPE,
   keysendPreimage,
   sendKeysendAsync,
+  sendMppAsync,
+  type MppResult,
 } from '../../../plugin/sender/keysend-mpp.js';
 import { outKey } from '../../../plugin/backends/lnd/htlc-map.js';
 import { hex } from './scenario.js';
@@ -179,6 +181,36 @@ export function payAsyncInvoice(
     hops: a.hops,
     asyncHold: { messagePaths: [a.messagePath] },
     holdBlocks: a.holdBlocks,
+  });
+  result.catch(() => {});
+  return result;
+}
+
+/**
+ * S pays all of R's invoice `inv` (`totalMsat`) in `parts` parts, one `total_amount_msat` in each,
+ * source-routed over `hops` and held at L for the recipient behind `messagePath`. The result's
+ * rejection is caught here, as in payKeysend.
+ */
+export function payMppInvoice(
+  sender: LndClients,
+  a: {
+    hops: Uint8Array[];
+    inv: Invoice;
+    totalMsat: bigint;
+    parts: number;
+    messagePath: Uint8Array;
+    holdBlocks?: number;
+  },
+): Promise<MppResult> {
+  const result = sendMppAsync(sender, {
+    paymentHash: new Uint8Array(Buffer.from(a.inv.r_hash, 'hex')),
+    paymentAddr: new Uint8Array(Buffer.from(a.inv.payment_addr, 'hex')),
+    totalMsat: a.totalMsat,
+    parts: a.parts,
+    finalCltvDelta: 80,
+    hops: a.hops,
+    asyncHold: { messagePaths: [a.messagePath] },
+    ...(a.holdBlocks !== undefined ? { holdBlocks: a.holdBlocks } : {}),
   });
   result.catch(() => {});
   return result;
