@@ -198,12 +198,18 @@ export class ClnLspNetwork {
   private async bringUp(): Promise<void> {
     const { btcd, cln, clnAt } = this;
     await this.step('start btcd', () => btcd.start(BURN_ADDRESS));
+    // Only S is up for its address, stopped before btcd restarts (see network.ts's bringUp).
+    const senderAddr = await this.step('start sender for its mining address', async () => {
+      await this.node('sender').start([], 'rpc');
+      const { address } = await this.lncli<{ address: string }>('sender', 'newaddress', 'p2wkh');
+      await this.node('sender').stop();
+      return address;
+    });
+    // btcd wipes its chain on restart: lightningd starts only once the mining address is final.
+    await this.step(`restart btcd mining to sender ${senderAddr}`, () => btcd.restart(senderAddr));
     await this.step(`start ${this.lndNames.length} lnd nodes`, () =>
       Promise.all(this.lndNames.map((n) => this.node(n).start([], 'rpc'))),
     );
-    const senderAddr = (await this.lncli<{ address: string }>('sender', 'newaddress', 'p2wkh')).address;
-    // btcd wipes its chain on restart: lightningd starts only once the mining address is final.
-    await this.step(`restart btcd mining to sender ${senderAddr}`, () => btcd.restart(senderAddr));
     await this.step('mine 106 blocks and sync', async () => {
       await this.mine(105);
       await this.mine(1);

@@ -220,13 +220,20 @@ export class RegtestNetwork {
     // generatetoaddress). The nodes wait at RPC_ACTIVE until the first fresh block (lnd wants a tip
     // less than ~2 hours old; the genesis block is from 2011), which is enough for newaddress.
     await this.step('start btcd', () => btcd.start(BURN_ADDRESS));
+    // Coinbases go to S, then S funds the other channel openers (L and RL; X or L' too). S is the
+    // only lnd up for its address, and it is stopped before btcd restarts: an lnd whose btcd
+    // restarted under it could lose its chain client ("RPCC: Received unexpected reply: null")
+    // and never sync.
+    const senderAddr = await this.step('start sender for its mining address', async () => {
+      await this.nodes.sender.start(this.startArgs.get('sender') ?? [], 'rpc');
+      const { address } = await this.lncli<{ address: string }>('sender', 'newaddress', 'p2wkh');
+      await this.nodes.sender.stop();
+      return address;
+    });
+    await this.step(`restart btcd mining to sender ${senderAddr}`, () => btcd.restart(senderAddr));
     await this.step(`start ${this.names.length} lnd nodes`, () =>
       Promise.all(this.names.map((n) => this.nodes[n].start(this.startArgs.get(n) ?? [], 'rpc'))),
     );
-
-    // Coinbases go to S, then S funds the other channel openers (L and RL; X or L' too).
-    const senderAddr = (await this.lncli<{ address: string }>('sender', 'newaddress', 'p2wkh')).address;
-    await this.step(`restart btcd mining to sender ${senderAddr}`, () => btcd.restart(senderAddr));
     // 100 confirmations mature the first coinbases (five mature ones: 250 BTC for S). One more block
     // once the wallets are live: blocks that arrive during lnd's initial sync do not advance the
     // height its coin selection checks coinbase maturity against (listunspent already shows them).
