@@ -20,7 +20,7 @@ import { buildReleasePath } from '../../plugin/protocol/onion-message.js';
 import { decodeBlindedPath } from '../../plugin/protocol/blinded-path.js';
 import { duplexStream, type LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { recordMap } from '../../plugin/backends/lnd/htlc-map.js';
-import { FailureFlag, fromHex, hex } from './support/scenario.js';
+import { FailureFlag, assertComesTo, fromHex, hex } from './support/scenario.js';
 import {
   assertDeadlineIsBudget,
   assertFailed,
@@ -276,7 +276,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
       await net.lsp.rpc('async-trampoline-fail', { key: mine.htlc_key });
       assertFailed(await result, 'TEMPORARY_NODE_FAILURE');
       assert.equal(await invoiceState(inv.r_hash), 'OPEN');
-      assert.deepEqual(await lspHtlcs(inv.r_hash), []);
+      await assertComesTo(() => lspHtlcs(inv.r_hash), []);
     },
   );
 
@@ -294,7 +294,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
     assertFailed(await result, 'TEMPORARY_NODE_FAILURE');
     await waitLog('deadline', said('hold deadline reached; failing'), m);
     assert.equal(await invoiceState(inv.r_hash), 'OPEN');
-    assert.deepEqual(await lspHtlcs(inv.r_hash), []);
+    await assertComesTo(() => lspHtlcs(inv.r_hash), []);
     await assertNoClosures();
   });
 
@@ -353,7 +353,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
       assertFailed(await result, 'TEMPORARY_NODE_FAILURE');
       const line = await waitLog('deadline', said('hold deadline reached; failing'), m);
       assert.equal(Number(line.height), failAt);
-      assert.deepEqual(await lspHtlcs(inv.r_hash), []);
+      await assertComesTo(() => lspHtlcs(inv.r_hash), []);
       await ensureRecipient();
       assert.equal(await invoiceState(inv.r_hash), 'OPEN');
       await assertNoClosures();
@@ -425,7 +425,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
             l.holdId === holding.holdId,
           m2,
         );
-        assert.deepEqual(await lspHtlcs(inv.r_hash), []);
+        await assertComesTo(() => lspHtlcs(inv.r_hash), []);
       } else {
         // Replayed without extra_tlvs: recognized from the store, the same hold, not forwarded.
         await assertHeldAtLsp(inv.r_hash);

@@ -23,7 +23,7 @@ import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { repoRoot } from '../helpers/paths.js';
 import { assertLndChannelsOpen } from './support/multihop.js';
 import { LspSidecars } from './support/network.js';
-import { FailureFlag, fromHex, hex, lndVersions } from './support/scenario.js';
+import { FailureFlag, assertComesTo, fromHex, hex, lndVersions } from './support/scenario.js';
 
 const versions = lndVersions();
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -86,23 +86,6 @@ for (const version of versions) {
         return r.channels.flatMap((c) =>
           (c.htlcs ?? []).filter((h) => h.payment_hash === hash).map((h) => `${h.direction}:${c.peer_id}`),
         );
-      }
-
-      /**
-       * An HTLC leaves listpeerchannels a commitment round after the payment's status changes, so
-       * wait (up to 30 s) for `want` before asserting it; the assertion shows what stayed.
-       */
-      async function htlcsAtLBecome(hash: string, want: string[], msg: string): Promise<void> {
-        let got: string[] = [];
-        await waitFor(
-          msg,
-          async () => {
-            got = await htlcsAtL(hash);
-            return JSON.stringify(got) === JSON.stringify(want);
-          },
-          { timeoutMs: 30_000 },
-        ).catch(() => undefined);
-        assert.deepEqual(got, want, msg);
       }
 
       /** S pays R `deliver` msat by async keysend in trampoline mode through L, with a fresh preimage. */
@@ -194,7 +177,7 @@ for (const version of versions) {
         assert.equal(pays.pays[0]!.destination, hex(pk.recipient!));
         const parts = await net.lsp.rpc<{ payments: unknown[] }>('listsendpays', { payment_hash: hash });
         assert.equal(parts.payments.length, 1, 'one sendonion, never sent again');
-        await htlcsAtLBecome(hash, [], 'nothing left at L');
+        await assertComesTo(() => htlcsAtL(hash), [], 'nothing left at L');
       }
 
       /**
@@ -237,7 +220,7 @@ for (const version of versions) {
           const r = await net.lsp.rpc<{ pays: { status: string }[] }>('listpays', { payment_hash: hash });
           return r.pays.length === 1 && r.pays[0]!.status === status;
         });
-        await htlcsAtLBecome(hash, [`in:${hex(pk.sender!)}`], 'only the held HTLC is left');
+        await assertComesTo(() => htlcsAtL(hash), [`in:${hex(pk.sender!)}`], 'only the held HTLC is left');
         assert.equal(countL(verdict, mL), 0, 'our plugin has not heard yet');
       }
 
@@ -366,7 +349,7 @@ for (const version of versions) {
           assert.equal(r.status, 'FAILED');
           const parts = await net.lsp.rpc<{ payments: unknown[] }>('listsendpays', { payment_hash: hash });
           assert.equal(parts.payments.length, 1, 'one sendonion, never sent again');
-          await htlcsAtLBecome(hash, [], 'nothing left at L');
+          await assertComesTo(() => htlcsAtL(hash), [], 'nothing left at L');
           assert.equal(countL('holding htlc', m2), 0, 'the replayed HTLC is the same hold');
           await holdClosedAs(holding.holdId, 'failed');
           await net.startLnd('recipient');

@@ -21,7 +21,14 @@ import {
   type Invoice,
 } from '../../scripts/regtest/lsp.js';
 import { LspNetwork } from './support/network.js';
-import { FailureFlag, fromHex, hex, lndVersions, relaysOnionMessages } from './support/scenario.js';
+import {
+  FailureFlag,
+  assertComesTo,
+  fromHex,
+  hex,
+  lndVersions,
+  relaysOnionMessages,
+} from './support/scenario.js';
 import {
   assertChannelsOpen,
   assertFailed,
@@ -180,7 +187,7 @@ for (const version of versions) {
         assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'OPEN');
         const failLine = await sidecar.waitLog('deadline line', said('hold deadline reached; failing'), mark);
         assert.ok(failLine);
-        assert.deepEqual(await htlcsFor(net, 'lsp', inv.r_hash), []);
+        await assertComesTo(() => htlcsFor(net, 'lsp', inv.r_hash), []);
         await assertChannelsOpen(net);
       },
     );

@@ -24,7 +24,14 @@ import {
   type LogLine,
 } from '../../scripts/regtest/lsp.js';
 import { LspNetwork } from './support/network.js';
-import { FailureFlag, fromHex, hex, lndVersions, relaysOnionMessages } from './support/scenario.js';
+import {
+  FailureFlag,
+  assertComesTo,
+  fromHex,
+  hex,
+  lndVersions,
+  relaysOnionMessages,
+} from './support/scenario.js';
 import {
   assertChannelsOpen,
   assertDeadlineIsBudget,
@@ -207,7 +214,7 @@ for (const version of versions) {
         assertFailed(await result, 'TEMPORARY_CHANNEL_FAILURE');
         const line = await sidecar.waitLog('deadline', said('hold deadline reached; failing'), mark);
         assert.equal(Number(line.height), failAt);
-        assert.deepEqual(await htlcsFor(net, 'lsp', inv.r_hash), []);
+        await assertComesTo(() => htlcsFor(net, 'lsp', inv.r_hash), []);
         await net.startNode('recipient');
         assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'OPEN');
         await assertChannelsOpen(net);
@@ -275,7 +282,7 @@ for (const version of versions) {
         outcome: async (r, inv, mark) => {
           assertFailed(r, 'TEMPORARY_CHANNEL_FAILURE');
           await sidecar.waitLog('payment failed', said('trampoline payment failed'), mark);
-          assert.deepEqual(await htlcsFor(net, 'lsp', inv.r_hash), []);
+          await assertComesTo(() => htlcsFor(net, 'lsp', inv.r_hash), []);
           assert.equal(await invoiceState(net, 'recipient', inv.r_hash), 'OPEN');
         },
       },

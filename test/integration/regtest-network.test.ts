@@ -11,6 +11,7 @@ import {
   type RegtestNetwork,
 } from '../../scripts/regtest/network.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
+import { assertComesTo } from './support/scenario.js';
 
 interface Invoice {
   r_hash: string;
@@ -95,8 +96,10 @@ for (const lndVersion of ['v0.21.2-beta', 'v0.20.2-beta'] as const satisfies rea
         assert.equal(await paymentStatus(n, inv.r_hash), 'FAILED');
         assert.equal((await n.lncli<InvoiceState>('recipient', 'lookupinvoice', inv.r_hash)).state, 'OPEN');
         const senderPk = (await n.nodeInfo('sender')).pubkey;
-        const sl = (await n.channels('lsp')).find((c) => c.remote_pubkey === senderPk);
-        assert.deepEqual(sl?.pending_htlcs, []);
+        await assertComesTo(
+          async () => (await n.channels('lsp')).find((c) => c.remote_pubkey === senderPk)?.pending_htlcs,
+          [],
+        );
 
         await n.stopNode('lsp');
         assert.equal(n.node('lsp').isRunning, false);

@@ -1,6 +1,9 @@
 // What every real-node test file sets up the same way: which LND versions to run, and scenarios
 // that keep the network's logs when one of them fails.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import type { LndVersion } from '../../../scripts/regtest/network.js';
 
 /** ASYNC_TRAMPOLINE_LND_VERSIONS (space-separated), default both pinned tags. */
@@ -15,6 +18,26 @@ export const relaysOnionMessages = (version: LndVersion): boolean => version.sta
 
 export const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/**
+ * Asserts that `read()` comes to deep-equal `want` within `timeoutMs`. An HTLC leaves a node's
+ * channel list a commitment round after the payer hears the outcome, so "nothing left" is
+ * eventual; on timeout the diff shows what stayed.
+ */
+export async function assertComesTo<T>(
+  read: () => Promise<T>,
+  want: T,
+  message?: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await read();
+    if (isDeepStrictEqual(got, want)) return;
+    if (Date.now() >= until) return assert.deepEqual(got, want, message);
+    await sleep(250);
+  }
+}
 
 /**
  * Remembers whether any scenario failed, so `after` can keep the network's logs for it. `guard`
