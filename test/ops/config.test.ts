@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,7 +14,15 @@ import {
 import { tableProblems } from '../../plugin/ops/options.js';
 import { buildManifest, OptionError, parseSettings } from '../../plugin/backends/cln/manifest.js';
 
-const dir = (): string => mkdtempSync(join(tmpdir(), 'at-config-'));
+const made: string[] = [];
+const dir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'at-config-'));
+  made.push(d);
+  return d;
+};
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 const base = (d: string): string[] => ['--data-dir', d, '--lnd-tls-cert', '/c', '--lnd-macaroon', '/m'];
 const problemsOf = (f: () => unknown): string[] => {
   try {
