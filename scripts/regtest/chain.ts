@@ -1,9 +1,52 @@
-// Chain helpers shared by the regtest networks (network.ts, cln-network.ts): mine and wait until the
-// running nodes have the blocks, an LND node's sync and graph checks, and the mempool wait of funding
-// txs.
-import type { Btcd } from './btcd.js';
+// Chain helpers shared by the regtest networks (network.ts, cln-network.ts): their timed start-up
+// log, the chain's start with coinbases to S, mine and wait until the running nodes have the blocks,
+// an LND node's sync and graph checks, and the mempool wait of funding txs.
+import { BURN_ADDRESS, type Btcd } from './btcd.js';
 import type { LndNode } from './lnd-node.js';
 import { waitFor } from './wait.js';
+
+/** A network's log: each line stamped with the seconds since the network began; `step` times one step. */
+export class StepLog {
+  private readonly t0 = Date.now();
+
+  constructor(private readonly out: (line: string) => void) {}
+
+  log(msg: string): void {
+    this.out(`${((Date.now() - this.t0) / 1000).toFixed(1).padStart(6)}s ${msg}`);
+  }
+
+  async step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const t = Date.now();
+    this.log(`${what} ...`);
+    const r = await fn();
+    this.log(`${what}: ${((Date.now() - t) / 1000).toFixed(1)}s`);
+    return r;
+  }
+}
+
+/**
+ * Starts btcd with its coinbases paid to a new address of `sender`'s wallet, and leaves `sender`
+ * stopped. btcd has no generatetoaddress and wipes a regtest chain on every start, so it restarts
+ * with the address while the chain is still the genesis block. S is the only lnd up for that, and it
+ * stops first: an lnd whose btcd restarted under it could lose its chain client ("RPCC: Received
+ * unexpected reply: null") and never sync.
+ */
+export async function startChainMiningTo(
+  btcd: Btcd,
+  sender: LndNode,
+  senderArgs: string[],
+  steps: StepLog,
+): Promise<string> {
+  await steps.step('start btcd', () => btcd.start(BURN_ADDRESS));
+  const addr = await steps.step(`start ${sender.name} for its mining address`, async () => {
+    await sender.start(senderArgs, 'rpc');
+    const { address } = (await sender.lncli('newaddress', 'p2wkh')) as { address: string };
+    await sender.stop();
+    return address;
+  });
+  await steps.step(`restart btcd mining to ${sender.name} ${addr}`, () => btcd.restart(addr));
+  return addr;
+}
 
 /** Anything that can say it has reached a height: an LND or a lightningd node that is running. */
 export type SyncWaiter = (height: number) => Promise<void>;

@@ -13,8 +13,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { nodeBinaries, type LndVersion } from './binaries.js';
-import { BURN_ADDRESS, Btcd } from './btcd.js';
-import { mineAndSync, waitLndGraph, waitLndSynced, waitMempool } from './chain.js';
+import { Btcd } from './btcd.js';
+import {
+  StepLog,
+  mineAndSync,
+  startChainMiningTo,
+  waitLndGraph,
+  waitLndSynced,
+  waitMempool,
+} from './chain.js';
 import { ClnNode, clnBinaries } from './cln-node.js';
 import { LndNode, type NodeInfo } from './lnd-node.js';
 import { CHANNEL_CAPACITY_SAT, CHANNEL_PUSH_SAT, repoRoot, versionArgs, type Channel } from './network.js';
@@ -63,7 +70,7 @@ export interface ClnStartOptions {
 }
 
 export class ClnLspNetwork {
-  private readonly t0 = Date.now();
+  private readonly steps: StepLog;
   private tornDown = false;
   /** The LND nodes, in network order. */
   private readonly lndNames: readonly LndName[];
@@ -76,12 +83,13 @@ export class ClnLspNetwork {
     readonly cln: ClnNode,
     readonly clnAt: ClnPlace,
     private readonly nodes: Partial<Record<LndName, LndNode>>,
-    private readonly logFn: (line: string) => void,
+    logFn: (line: string) => void,
     /** Every place of this run, in path order (X too with `middle`). */
     readonly names: readonly LndName[] = ALL_NAMES,
     private readonly chain: readonly (readonly [LndName, LndName])[] = CHAIN,
   ) {
     this.lndNames = names.filter((n) => n !== clnAt);
+    this.steps = new StepLog(logFn);
   }
 
   /** X is between L and RL (ClnStartOptions.middle). */
@@ -96,15 +104,11 @@ export class ClnLspNetwork {
   }
 
   log(msg: string): void {
-    this.logFn(`${((Date.now() - this.t0) / 1000).toFixed(1).padStart(6)}s ${msg}`);
+    this.steps.log(msg);
   }
 
-  private async step<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    const t = Date.now();
-    this.log(`${what} ...`);
-    const r = await fn();
-    this.log(`${what}: ${((Date.now() - t) / 1000).toFixed(1)}s`);
-    return r;
+  private step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return this.steps.step(what, fn);
   }
 
   node(name: LndName): LndNode {
@@ -197,16 +201,8 @@ export class ClnLspNetwork {
 
   private async bringUp(): Promise<void> {
     const { btcd, cln, clnAt } = this;
-    await this.step('start btcd', () => btcd.start(BURN_ADDRESS));
-    // Only S is up for its address, stopped before btcd restarts (see network.ts's bringUp).
-    const senderAddr = await this.step('start sender for its mining address', async () => {
-      await this.node('sender').start([], 'rpc');
-      const { address } = await this.lncli<{ address: string }>('sender', 'newaddress', 'p2wkh');
-      await this.node('sender').stop();
-      return address;
-    });
     // btcd wipes its chain on restart: lightningd starts only once the mining address is final.
-    await this.step(`restart btcd mining to sender ${senderAddr}`, () => btcd.restart(senderAddr));
+    await startChainMiningTo(btcd, this.node('sender'), [], this.steps);
     await this.step(`start ${this.lndNames.length} lnd nodes`, () =>
       Promise.all(this.lndNames.map((n) => this.node(n).start([], 'rpc'))),
     );

@@ -21,8 +21,15 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBinaries, type LndVersion } from './binaries.js';
-import { BURN_ADDRESS, Btcd } from './btcd.js';
-import { mineAndSync, waitLndGraph, waitLndSynced, waitMempool } from './chain.js';
+import { Btcd } from './btcd.js';
+import {
+  StepLog,
+  mineAndSync,
+  startChainMiningTo,
+  waitLndGraph,
+  waitLndSynced,
+  waitMempool,
+} from './chain.js';
 import { LndNode, type NodeInfo } from './lnd-node.js';
 import { freePorts } from './ports.js';
 import { waitFor } from './wait.js';
@@ -121,7 +128,7 @@ export function repoRoot(): string {
 }
 
 export class RegtestNetwork {
-  private readonly t0 = Date.now();
+  private readonly steps: StepLog;
   private tornDown = false;
   /** Role and extra flags a node was last started with (startNode reuses them unless told otherwise). */
   private readonly startArgs = new Map<NodeName, string[]>();
@@ -131,23 +138,21 @@ export class RegtestNetwork {
     readonly runDir: string,
     readonly btcd: Btcd,
     private readonly nodes: Record<NodeName, LndNode>,
-    private readonly logFn: (line: string) => void,
+    logFn: (line: string) => void,
     /** The nodes of this run's topology, in path order. */
     readonly names: readonly NodeName[] = NODE_NAMES,
     /** Its channels, opener first. */
     readonly channelList: readonly (readonly [NodeName, NodeName])[] = CHANNELS,
-  ) {}
-
-  log(msg: string): void {
-    this.logFn(`${((Date.now() - this.t0) / 1000).toFixed(1).padStart(6)}s ${msg}`);
+  ) {
+    this.steps = new StepLog(logFn);
   }
 
-  private async step<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    const t = Date.now();
-    this.log(`${what} ...`);
-    const r = await fn();
-    this.log(`${what}: ${((Date.now() - t) / 1000).toFixed(1)}s`);
-    return r;
+  log(msg: string): void {
+    this.steps.log(msg);
+  }
+
+  private step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return this.steps.step(what, fn);
   }
 
   node(name: NodeName): LndNode {
@@ -215,22 +220,10 @@ export class RegtestNetwork {
 
   private async bringUp(): Promise<void> {
     const { btcd } = this;
-    // btcd wipes a regtest chain on every start, so it is restarted only while the chain is still
-    // just the genesis block: once with the sender's address as --miningaddr (there is no
-    // generatetoaddress). The nodes wait at RPC_ACTIVE until the first fresh block (lnd wants a tip
-    // less than ~2 hours old; the genesis block is from 2011), which is enough for newaddress.
-    await this.step('start btcd', () => btcd.start(BURN_ADDRESS));
-    // Coinbases go to S, then S funds the other channel openers (L and RL; X or L' too). S is the
-    // only lnd up for its address, and it is stopped before btcd restarts: an lnd whose btcd
-    // restarted under it could lose its chain client ("RPCC: Received unexpected reply: null")
-    // and never sync.
-    const senderAddr = await this.step('start sender for its mining address', async () => {
-      await this.nodes.sender.start(this.startArgs.get('sender') ?? [], 'rpc');
-      const { address } = await this.lncli<{ address: string }>('sender', 'newaddress', 'p2wkh');
-      await this.nodes.sender.stop();
-      return address;
-    });
-    await this.step(`restart btcd mining to sender ${senderAddr}`, () => btcd.restart(senderAddr));
+    // Coinbases go to S, then S funds the other channel openers (L and RL; X or L' too). The nodes
+    // wait at RPC_ACTIVE until the first fresh block (lnd wants a tip less than ~2 hours old; the
+    // genesis block is from 2011), which is enough for newaddress.
+    await startChainMiningTo(btcd, this.nodes.sender, this.startArgs.get('sender') ?? [], this.steps);
     await this.step(`start ${this.names.length} lnd nodes`, () =>
       Promise.all(this.names.map((n) => this.nodes[n].start(this.startArgs.get(n) ?? [], 'rpc'))),
     );
