@@ -11,10 +11,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ClnLspNetwork, type LndName } from '../../scripts/regtest/cln-network.js';
 import type { PluginLogLine } from '../../scripts/regtest/cln-node.js';
 import { waitFor } from '../../scripts/regtest/wait.js';
-import type { Sidecar } from '../../scripts/regtest/lsp.js';
+import { clientsFor, type Sidecar } from '../../scripts/regtest/lsp.js';
 import { sendTrampolinePayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
 import { KEYSEND_PREIMAGE_TYPE, keysendPreimage } from '../../plugin/sender/keysend-mpp.js';
 import { encodeTrampolineRequest } from '../../plugin/protocol/trampoline-request.js';
@@ -22,7 +23,7 @@ import { outKey } from '../../plugin/backends/lnd/htlc-map.js';
 import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { repoRoot } from '../helpers/paths.js';
 import { assertLndChannelsOpen } from './support/multihop.js';
-import { LspSidecars } from './support/network.js';
+import { ForwardHold, LspSidecars } from './support/network.js';
 import { FailureFlag, assertComesTo, fromHex, hex, lndVersions } from './support/scenario.js';
 
 const versions = lndVersions();
@@ -31,6 +32,8 @@ const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('he
 const HOLD_MINED = 12;
 /** The virtual channel trampoline HTLCs are addressed to (1x1x1). */
 const TRAMPOLINE_SCID = '1x1x1';
+/** The CLN backend's default trackPollMs: how often it looks again at a payment still pending. */
+const TRACK_POLL_MS = 5000;
 
 for (const version of versions) {
   describe(
@@ -243,7 +246,7 @@ for (const version of versions) {
         return m;
       }
 
-      async function holdClosedAs(holdId: unknown, state: string): Promise<void> {
+      async function holdIs(holdId: unknown, state: string): Promise<void> {
         const r = await net.lsp.rpc<{ holds: { hold_id: string; state: string }[] }>(
           'async-trampoline-list',
           {
@@ -253,7 +256,7 @@ for (const version of versions) {
         assert.deepEqual(
           r.holds.filter((h) => h.hold_id === holdId).map((h) => h.state),
           [state],
-          `the hold closed as ${state}`,
+          `the hold is ${state}`,
         );
       }
 
@@ -264,6 +267,11 @@ for (const version of versions) {
           chans.channels.map((c) => c.state),
           ['CHANNELD_NORMAL', 'CHANNELD_NORMAL'],
         );
+      }
+
+      async function payStatusAtL(hash: string): Promise<string[]> {
+        const r = await net.lsp.rpc<{ pays: { status: string }[] }>('listpays', { payment_hash: hash });
+        return r.pays.map((p) => p.status);
       }
 
       async function recipientOffline(): Promise<void> {
@@ -309,7 +317,7 @@ for (const version of versions) {
           );
           await assertPaidOnce(await result, preimage, hash, deliver);
           assert.equal(countL('holding htlc', m2), 0, 'the replayed HTLC is the same hold');
-          await holdClosedAs(holding.holdId, 'settled');
+          await holdIs(holding.holdId, 'settled');
           await assertNoClosures();
         }),
       );
@@ -351,9 +359,68 @@ for (const version of versions) {
           assert.equal(parts.payments.length, 1, 'one sendonion, never sent again');
           await assertComesTo(() => htlcsAtL(hash), [], 'nothing left at L');
           assert.equal(countL('holding htlc', m2), 0, 'the replayed HTLC is the same hold');
-          await holdClosedAs(holding.holdId, 'failed');
+          await holdIs(holding.holdId, 'failed');
           await net.startLnd('recipient');
           await net.waitLndChannelActive('rlsp', hex(pk.recipient!));
+          await assertNoClosures();
+        }),
+      );
+
+      test(
+        'lightningd SIGKILLed while the onward keysend is in flight (held at RL): after restart L finds it pending, keeps polling, settles once when it completes',
+        run.guard(async () => {
+          await recipientOffline();
+          // sendonion held until RL's sidecar is stopped and our own interceptor holds RL's forwards
+          // (LND takes one interceptor; with --requireinterceptor RL holds forwards while it has none).
+          await startGate(['sendonion']);
+          const mL = lLines().length;
+          const mR = rlsp.lines.length;
+          const deliver = 7_000_000n;
+          const { preimage, hash, result } = await payViaL(deliver);
+          const holding = await waitL('holding', (l) => l.message === 'holding htlc', mL);
+          await holdUntilReleased(hash, mL, mR);
+          await gateHolds('sendonion', hash, mL);
+          await rlsp.kill('SIGTERM');
+          const rlClients = clientsFor(await net.nodeInfo('rlsp'));
+          const atRl = new ForwardHold(rlClients);
+          const heldAtRl = (): number => [...atRl.held.values()].filter((h) => h === hash).length;
+          const inFlight = [`in:${hex(pk.sender!)}`, `out:${hex(pk.rlsp!)}`].sort();
+          const stillInFlight = async (): Promise<void> => {
+            assert.deepEqual(await payStatusAtL(hash), ['pending']);
+            await assertComesTo(async () => (await htlcsAtL(hash)).sort(), inFlight, 'in from S, out to RL');
+            assert.equal(heldAtRl(), 1, 'one onward HTLC, held at RL');
+          };
+          try {
+            await net.lsp.rpc('rpc-gate-open', { method: 'sendonion' });
+            await waitFor('onward HTLC held at RL', () => heldAtRl() > 0);
+            await stillInFlight();
+
+            const m2 = await crashL();
+            await holdIs(holding.holdId, 'paying');
+            await net.mine(3);
+            // trackPayment's first listpays after the restart found it pending (held at RL); this
+            // lets at least one more poll find it pending too. It logs nothing while pending.
+            await sleep(TRACK_POLL_MS + 1000);
+            await stillInFlight();
+            await holdIs(holding.holdId, 'paying');
+            assert.equal(countL('trampoline payment succeeded; settling', m2), 0);
+            assert.equal(countL('trampoline payment failed', m2), 0);
+
+            atRl.resume(hash);
+            await waitL(
+              'settled after restart',
+              (l) => l.message === 'trampoline payment succeeded; settling',
+              m2,
+            );
+            await assertPaidOnce(await result, preimage, hash, deliver);
+            assert.equal(countL('trampoline payment succeeded; settling', m2), 1);
+            assert.equal(countL('holding htlc', m2), 0, 'the replayed HTLC is the same hold');
+            await holdIs(holding.holdId, 'settled');
+          } finally {
+            atRl.close();
+            rlClients.close();
+          }
+          await rlsp.start();
           await assertNoClosures();
         }),
       );

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { RegtestNetwork, type LndVersion } from '../../../scripts/regtest/network.js';
 import { waitSenderKnowsRecipient } from '../../../scripts/regtest/recipient.js';
 import { Sidecar, clientsFor, testLog, type SidecarNetwork } from '../../../scripts/regtest/lsp.js';
-import { unary, type LndClients } from '../../../plugin/backends/lnd/grpc.js';
+import { cancelStream, duplexStream, unary, type LndClients } from '../../../plugin/backends/lnd/grpc.js';
 import { LndOnionTransport, type InboundOnionMessage } from '../../../plugin/backends/lnd/onion-transport.js';
 import { clientMessagePath } from './multihop.js';
 import { fromHex, hex } from './scenario.js';
@@ -147,5 +147,53 @@ export function storedNotices(dir: string): Map<string, number> {
     return new Map(rows.map((r) => [r.node_id, r.n]));
   } finally {
     db.close();
+  }
+}
+
+/**
+ * The test's own HtlcInterceptor at an LND node: every forward waits until resume(hash). On a node
+ * with --requireinterceptor a closed stream leaves them held (LND offers them to the next one).
+ */
+export class ForwardHold {
+  private stream: ReturnType<typeof duplexStream> | undefined;
+  private closed = false;
+  private readonly resumed = new Set<string>();
+  /** Payment hashes (hex) of the forwards offered, by incoming circuit. */
+  readonly held = new Map<string, string>();
+
+  constructor(private readonly clients: LndClients) {
+    this.open();
+  }
+
+  private open(): void {
+    const s = (this.stream = duplexStream(this.clients.router, 'HtlcInterceptor'));
+    s.on('data', (raw: unknown) => {
+      const req = raw as { incoming_circuit_key: { chan_id: string; htlc_id: string }; payment_hash: Buffer };
+      const hash = hex(req.payment_hash);
+      this.held.set(`${req.incoming_circuit_key.chan_id}:${req.incoming_circuit_key.htlc_id}`, hash);
+      if (this.resumed.has(hash)) this.answer(req.incoming_circuit_key);
+    });
+    // LND takes one interceptor at a time and may not have seen the last one go yet: try again.
+    s.on('error', () => {
+      if (!this.closed) setTimeout(() => this.closed || this.open(), 500);
+    });
+  }
+
+  private answer(key: { chan_id: string; htlc_id: string }): void {
+    this.stream?.write({ incoming_circuit_key: key, action: 'RESUME' });
+  }
+
+  /** Let the forwards of `hash` go on (those offered later too). */
+  resume(hash: string): void {
+    this.resumed.add(hash);
+    for (const [k, h] of this.held) {
+      const [chan_id, htlc_id] = k.split(':') as [string, string];
+      if (h === hash) this.answer({ chan_id, htlc_id });
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.stream) cancelStream(this.stream);
   }
 }
