@@ -107,6 +107,10 @@ export class TrampolinePayments {
   private track(set: HoldSet, req: PayRequest, payIfUnknown: boolean): void {
     const track = this.backend.trackPayment?.bind(this.backend);
     if (!track || !this.engine.mayCallHost('track')) return;
+    this.logger.info('looking up the onward payment at the host', {
+      ...this.engine.fields(set),
+      after: payIfUnknown ? 'restart' : 'pay call failed',
+    });
     track(req.paymentHash).then(
       (r) => {
         if (r !== undefined) this.onPaid(set, r);

@@ -397,10 +397,22 @@ for (const version of versions) {
 
             const m2 = await crashL();
             await holdIs(holding.holdId, 'paying');
+            // (The killed plugin's failed waitsendpay started a lookup too, logged with 'pay call failed'.)
+            await waitL(
+              'onward payment looked up after restart',
+              (l) => l.message === 'looking up the onward payment at the host' && l.after === 'restart',
+              m2,
+            );
+            const pending = await waitL(
+              'found pending',
+              (l) => l.message === 'onward payment still pending; polling listpays',
+              m2,
+            );
+            assert.equal(pending.payment_hash, hash);
             await net.mine(3);
-            // trackPayment's first listpays after the restart found it pending (held at RL); this
-            // lets at least one more poll find it pending too. It logs nothing while pending.
+            // Lets at least one more poll find it pending (held at RL); it logs once per lookup.
             await sleep(TRACK_POLL_MS + 1000);
+            assert.equal(countL('onward payment still pending; polling listpays', m2), 1);
             await stillInFlight();
             await holdIs(holding.holdId, 'paying');
             assert.equal(countL('trampoline payment succeeded; settling', m2), 0);

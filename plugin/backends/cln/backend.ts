@@ -284,7 +284,8 @@ export class ClnBackend implements Backend {
   /** After a restart: the outcome of an earlier xpay to this hash, from listpays. */
   async trackPayment(paymentHash: Uint8Array): Promise<PayResult | undefined> {
     const hash = bytesToHex(paymentHash);
-    for (;;) {
+    const everyMs = this.opts.trackPollMs ?? 5000;
+    for (let polls = 0; ; polls++) {
       const r = await this.opts.rpc.call<{ pays?: unknown }>('listpays', { payment_hash: hash });
       const pays = Array.isArray(r.pays) ? (r.pays as Record<string, unknown>[]) : [];
       if (pays.length === 0) return undefined;
@@ -296,7 +297,13 @@ export class ClnBackend implements Backend {
         return { ok: false, reason: 'listpays: complete without a preimage' };
       }
       if (pays.every((p) => p.status === 'failed')) return { ok: false, reason: 'earlier payment failed' };
-      await new Promise((res) => setTimeout(res, this.opts.trackPollMs ?? 5000));
+      // Once per lookup: the operator sees why the hold stays paying, without a line every poll.
+      if (polls === 0)
+        this.log.info('onward payment still pending; polling listpays', {
+          payment_hash: hash,
+          every_ms: everyMs,
+        });
+      await new Promise((res) => setTimeout(res, everyMs));
     }
   }
 
