@@ -1,8 +1,8 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import {
   CONFIG_FILE_NAME,
   ConfigError,
@@ -14,15 +14,7 @@ import {
 import { tableProblems } from '../../plugin/ops/options.js';
 import { buildManifest, OptionError, parseSettings } from '../../plugin/backends/cln/manifest.js';
 
-const made: string[] = [];
-const dir = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'at-config-'));
-  made.push(d);
-  return d;
-};
-after(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+const dir = tempDirs('at-config-');
 const base = (d: string): string[] => ['--data-dir', d, '--lnd-tls-cert', '/c', '--lnd-macaroon', '/m'];
 const problemsOf = (f: () => unknown): string[] => {
   try {

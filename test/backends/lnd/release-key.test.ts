@@ -1,20 +1,12 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, statSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 import { RELEASE_KEY_FILE, loadOrCreateReleaseKey } from '../../../plugin/backends/lnd/release-key.js';
 import { LndError } from '../../../plugin/backends/lnd/errors.js';
 
-const made: string[] = [];
-const fresh = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'at-relkey-'));
-  made.push(d);
-  return d;
-};
-after(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+const fresh = tempDirs('at-relkey-');
 
 test('created once as 32 private bytes, then read back unchanged', () => {
   const dir = join(fresh(), 'nested');
