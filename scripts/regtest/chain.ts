@@ -36,7 +36,7 @@ export async function startChainMiningTo(
   sender: LndNode,
   senderArgs: string[],
   steps: StepLog,
-): Promise<string> {
+): Promise<void> {
   await steps.step('start btcd', () => btcd.start(BURN_ADDRESS));
   const addr = await steps.step(`start ${sender.name} for its mining address`, async () => {
     await sender.start(senderArgs, 'rpc');
@@ -45,7 +45,6 @@ export async function startChainMiningTo(
     return address;
   });
   await steps.step(`restart btcd mining to ${sender.name} ${addr}`, () => btcd.restart(addr));
-  return addr;
 }
 
 /** Anything that can say it has reached a height: an LND or a lightningd node that is running. */
