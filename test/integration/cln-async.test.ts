@@ -18,9 +18,9 @@ import { recipientMessagePath } from '../../plugin/recipient/message-path.js';
 import { sendAsyncPayment, type AsyncPaymentResult } from '../../plugin/sender/lnd-sender.js';
 import { buildReleasePath } from '../../plugin/protocol/onion-message.js';
 import { decodeBlindedPath } from '../../plugin/protocol/blinded-path.js';
-import { duplexStream, type LndClients } from '../../plugin/backends/lnd/grpc.js';
-import { recordMap } from '../../plugin/backends/lnd/htlc-map.js';
+import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { FailureFlag, assertComesTo, fromHex, hex } from './support/scenario.js';
+import { ForwardInterceptor } from './support/network.js';
 import {
   assertDeadlineIsBudget,
   assertFailed,
@@ -47,31 +47,6 @@ interface ClnHtlc {
   id: number;
   payment_hash: string;
   state: string;
-}
-
-/** What RL's LND saw in update_add_htlc of every HTLC it was offered while watching. */
-class ForwardWatch {
-  readonly seen: { paymentHash: string; wireTypes: bigint[] }[] = [];
-  private readonly stream;
-  constructor(clients: LndClients) {
-    this.stream = duplexStream(clients.router, 'HtlcInterceptor');
-    this.stream.on('data', (raw: unknown) => {
-      const req = raw as {
-        incoming_circuit_key: unknown;
-        payment_hash: Buffer;
-        in_wire_custom_records?: Record<string, Buffer>;
-      };
-      this.seen.push({
-        paymentHash: Buffer.from(req.payment_hash).toString('hex'),
-        wireTypes: [...recordMap(req.in_wire_custom_records).keys()],
-      });
-      this.stream.write({ incoming_circuit_key: req.incoming_circuit_key, action: 'RESUME' });
-    });
-    this.stream.on('error', () => {});
-  }
-  stop(): void {
-    this.stream.cancel();
-  }
 }
 
 describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 30 * 60_000 }, () => {
@@ -236,7 +211,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
       assert.equal(count(said('holding htlc'), m2), 0, 'the replay is the same hold, not a new one');
 
       // The recipient comes back: its agent answers the next notice, L forwards, R settles.
-      const watch = new ForwardWatch(clientsFor(net.node('rlsp')));
+      const watch = new ForwardInterceptor(clientsFor(net.node('rlsp')), { hold: false });
       await ensureRecipient();
       const agent = await startAgent();
       try {
@@ -244,7 +219,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
         await waitLog('released', said('hold released'), m2);
       } finally {
         await agent.stop();
-        watch.stop();
+        watch.close();
       }
       const atRl = watch.seen.filter((x) => x.paymentHash === inv.r_hash);
       assert.equal(atRl.length, 1, 'RL was offered the released HTLC once');
@@ -394,7 +369,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
     async () => {
       await ensureRecipient();
       const inv = await addInvoice(9_000);
-      const watch = new ForwardWatch(clientsFor(net.node('rlsp')));
+      const watch = new ForwardInterceptor(clientsFor(net.node('rlsp')), { hold: false });
       const m = mark();
       const result = payAsync(inv, 9_000);
       const holding = await waitLog('holding htlc', said('holding htlc'), m);
@@ -437,7 +412,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
         const r = await result;
         assert.equal(r.status, 'FAILED');
       }
-      watch.stop();
+      watch.close();
       assert.deepEqual(
         watch.seen.filter((x) => x.paymentHash === inv.r_hash),
         [],
@@ -455,7 +430,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
       await net.startLsp();
       await waitLspChannels();
       const inv = await addInvoice(8_000);
-      const watch = new ForwardWatch(clientsFor(net.node('rlsp')));
+      const watch = new ForwardInterceptor(clientsFor(net.node('rlsp')), { hold: false });
       const m = mark();
       const result = payAsync(inv, 8_000);
       const holding = await waitLog('holding htlc', said('holding htlc'), m);
@@ -464,7 +439,7 @@ describe(`CLN LSP (real lightningd) with LND ${version} around it`, { timeout: 3
       assertFailed(await result, 'TEMPORARY_NODE_FAILURE');
       assert.ok(net.lsp.isRunning, 'lightningd runs on without a plain plugin');
       assert.match(net.lsp.logText(), /async-trampoline-guard: failed HTLC/);
-      watch.stop();
+      watch.close();
       assert.deepEqual(
         watch.seen.filter((x) => x.paymentHash === inv.r_hash),
         [],

@@ -7,6 +7,7 @@ import { RegtestNetwork, type LndVersion } from '../../../scripts/regtest/networ
 import { waitSenderKnowsRecipient } from '../../../scripts/regtest/recipient.js';
 import { Sidecar, clientsFor, testLog, type SidecarNetwork } from '../../../scripts/regtest/lsp.js';
 import { cancelStream, duplexStream, unary, type LndClients } from '../../../plugin/backends/lnd/grpc.js';
+import { recordMap } from '../../../plugin/backends/lnd/htlc-map.js';
 import { LndOnionTransport, type InboundOnionMessage } from '../../../plugin/backends/lnd/onion-transport.js';
 import { clientMessagePath } from './multihop.js';
 import { fromHex, hex } from './scenario.js';
@@ -151,27 +152,38 @@ export function storedNotices(dir: string): Map<string, number> {
 }
 
 /**
- * The test's own HtlcInterceptor at an LND node: every forward waits until resume(hash). On a node
- * with --requireinterceptor a closed stream leaves them held (LND offers them to the next one).
+ * The test's own HtlcInterceptor at an LND node. It records every forward offered (`seen`, with the
+ * custom record types of its update_add_htlc). With `hold`, a forward waits until resume(its hash);
+ * without, it goes on at once. On a node with --requireinterceptor a closed stream leaves held
+ * forwards held (LND offers them to the next interceptor).
  */
-export class ForwardHold {
+export class ForwardInterceptor {
   private stream: ReturnType<typeof duplexStream> | undefined;
   private closed = false;
   private readonly resumed = new Set<string>();
+  readonly seen: { paymentHash: string; wireTypes: bigint[] }[] = [];
   /** Payment hashes (hex) of the forwards offered, by incoming circuit. */
   readonly held = new Map<string, string>();
 
-  constructor(private readonly clients: LndClients) {
+  constructor(
+    private readonly clients: LndClients,
+    private readonly opts: { hold: boolean },
+  ) {
     this.open();
   }
 
   private open(): void {
     const s = (this.stream = duplexStream(this.clients.router, 'HtlcInterceptor'));
     s.on('data', (raw: unknown) => {
-      const req = raw as { incoming_circuit_key: { chan_id: string; htlc_id: string }; payment_hash: Buffer };
+      const req = raw as {
+        incoming_circuit_key: { chan_id: string; htlc_id: string };
+        payment_hash: Buffer;
+        in_wire_custom_records?: Record<string, Buffer>;
+      };
       const hash = hex(req.payment_hash);
+      this.seen.push({ paymentHash: hash, wireTypes: [...recordMap(req.in_wire_custom_records).keys()] });
       this.held.set(`${req.incoming_circuit_key.chan_id}:${req.incoming_circuit_key.htlc_id}`, hash);
-      if (this.resumed.has(hash)) this.answer(req.incoming_circuit_key);
+      if (!this.opts.hold || this.resumed.has(hash)) this.answer(req.incoming_circuit_key);
     });
     // LND takes one interceptor at a time and may not have seen the last one go yet: try again.
     s.on('error', () => {
