@@ -20,10 +20,11 @@ import { sendTrampolinePayment, type AsyncPaymentResult } from '../../plugin/sen
 import { KEYSEND_PREIMAGE_TYPE, keysendPreimage } from '../../plugin/sender/keysend-mpp.js';
 import { encodeTrampolineRequest } from '../../plugin/protocol/trampoline-request.js';
 import { outKey } from '../../plugin/backends/lnd/htlc-map.js';
+import { DEFAULT_TRACK_POLL_MS } from '../../plugin/backends/cln/backend.js';
 import type { LndClients } from '../../plugin/backends/lnd/grpc.js';
 import { repoRoot } from '../helpers/paths.js';
 import { assertLndChannelsOpen } from './support/multihop.js';
-import { ForwardHold, LspSidecars } from './support/network.js';
+import { ForwardInterceptor, LspSidecars } from './support/network.js';
 import { FailureFlag, assertComesTo, fromHex, hex, lndVersions } from './support/scenario.js';
 
 const versions = lndVersions();
@@ -32,8 +33,6 @@ const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('he
 const HOLD_MINED = 12;
 /** The virtual channel trampoline HTLCs are addressed to (1x1x1). */
 const TRAMPOLINE_SCID = '1x1x1';
-/** The CLN backend's default trackPollMs: how often it looks again at a payment still pending. */
-const TRACK_POLL_MS = 5000;
 
 for (const version of versions) {
   describe(
@@ -208,6 +207,12 @@ for (const version of versions) {
           from,
         );
 
+      /** The statuses of L's payments to `hash` in listpays. */
+      async function payStatusAtL(hash: string): Promise<string[]> {
+        const r = await net.lsp.rpc<{ pays: { status: string }[] }>('listpays', { payment_hash: hash });
+        return r.pays.map((p) => p.status);
+      }
+
       /**
        * With waitsendpay held: the onward keysend ended (`status` in listpays) while our plugin has
        * not heard of it; only the HTLC from S is left at L, no `verdict` line yet.
@@ -220,8 +225,8 @@ for (const version of versions) {
       ): Promise<void> {
         await gateHolds('waitsendpay', hash, mL);
         await waitFor(`onward keysend ${status} at L`, async () => {
-          const r = await net.lsp.rpc<{ pays: { status: string }[] }>('listpays', { payment_hash: hash });
-          return r.pays.length === 1 && r.pays[0]!.status === status;
+          const pays = await payStatusAtL(hash);
+          return pays.length === 1 && pays[0] === status;
         });
         await assertComesTo(() => htlcsAtL(hash), [`in:${hex(pk.sender!)}`], 'only the held HTLC is left');
         assert.equal(countL(verdict, mL), 0, 'our plugin has not heard yet');
@@ -269,13 +274,23 @@ for (const version of versions) {
         );
       }
 
-      async function payStatusAtL(hash: string): Promise<string[]> {
-        const r = await net.lsp.rpc<{ pays: { status: string }[] }>('listpays', { payment_hash: hash });
-        return r.pays.map((p) => p.status);
-      }
-
       async function recipientOffline(): Promise<void> {
         if (net.node('recipient').isRunning) await net.stopLnd('recipient');
+      }
+
+      /**
+       * The crash scenarios' start: R offline, the gate holding our plugin's calls of `gated`, S pays
+       * `deliver` via L, and L holds it until RL's release.
+       */
+      async function holdGatedUntilReleased(gated: string[], deliver: bigint) {
+        await recipientOffline();
+        await startGate(gated);
+        const mL = lLines().length;
+        const mR = rlsp.lines.length;
+        const paid = await payViaL(deliver);
+        const holding = await waitL('holding', (l) => l.message === 'holding htlc', mL);
+        await holdUntilReleased(paid.hash, mL, mR);
+        return { ...paid, holding, mL };
       }
 
       test(
@@ -295,16 +310,13 @@ for (const version of versions) {
       test(
         'lightningd SIGKILLed after the onward keysend completed, before the held HTLC settled: after restart L settles it once from listpays',
         run.guard(async () => {
-          await recipientOffline();
           // waitsendpay held: the keysend goes out and completes, and our plugin waits on its answer
           // until lightningd dies.
-          await startGate(['waitsendpay']);
-          const mL = lLines().length;
-          const mR = rlsp.lines.length;
           const deliver = 9_000_000n;
-          const { preimage, hash, result } = await payViaL(deliver);
-          const holding = await waitL('holding', (l) => l.message === 'holding htlc', mL);
-          await holdUntilReleased(hash, mL, mR);
+          const { preimage, hash, result, holding, mL } = await holdGatedUntilReleased(
+            ['waitsendpay'],
+            deliver,
+          );
           // The money is out: R settled and L's lightningd knows the preimage; the HTLC from S is
           // still in, unsettled.
           await onwardEndedUnheard(hash, 'complete', 'trampoline payment succeeded; settling', mL);
@@ -325,15 +337,12 @@ for (const version of versions) {
       test(
         'lightningd SIGKILLed after the onward keysend failed (R gone again), before the held HTLC failed: after restart L fails it back once',
         run.guard(async () => {
-          await recipientOffline();
           // getroutes held until R is gone again, so the keysend goes out and fails at RL; waitsendpay
           // held so our plugin never hears of it before lightningd dies.
-          await startGate(['getroutes', 'waitsendpay']);
-          const mL = lLines().length;
-          const mR = rlsp.lines.length;
-          const { hash, result } = await payViaL(8_000_000n);
-          const holding = await waitL('holding', (l) => l.message === 'holding htlc', mL);
-          await holdUntilReleased(hash, mL, mR);
+          const { hash, result, holding, mL } = await holdGatedUntilReleased(
+            ['getroutes', 'waitsendpay'],
+            8_000_000n,
+          );
           await waitL(
             'getroutes held by the gate',
             (l) => l.message === 'rpc gate holding' && l.method === 'getroutes',
@@ -369,20 +378,17 @@ for (const version of versions) {
       test(
         'lightningd SIGKILLed while the onward keysend is in flight (held at RL): after restart L finds it pending, keeps polling, settles once when it completes',
         run.guard(async () => {
-          await recipientOffline();
           // sendonion held until RL's sidecar is stopped and our own interceptor holds RL's forwards
           // (LND takes one interceptor; with --requireinterceptor RL holds forwards while it has none).
-          await startGate(['sendonion']);
-          const mL = lLines().length;
-          const mR = rlsp.lines.length;
           const deliver = 7_000_000n;
-          const { preimage, hash, result } = await payViaL(deliver);
-          const holding = await waitL('holding', (l) => l.message === 'holding htlc', mL);
-          await holdUntilReleased(hash, mL, mR);
+          const { preimage, hash, result, holding, mL } = await holdGatedUntilReleased(
+            ['sendonion'],
+            deliver,
+          );
           await gateHolds('sendonion', hash, mL);
           await rlsp.kill('SIGTERM');
           const rlClients = clientsFor(await net.nodeInfo('rlsp'));
-          const atRl = new ForwardHold(rlClients);
+          const atRl = new ForwardInterceptor(rlClients, { hold: true });
           const heldAtRl = (): number => [...atRl.held.values()].filter((h) => h === hash).length;
           const inFlight = [`in:${hex(pk.sender!)}`, `out:${hex(pk.rlsp!)}`].sort();
           const stillInFlight = async (): Promise<void> => {
@@ -411,7 +417,7 @@ for (const version of versions) {
             assert.equal(pending.payment_hash, hash);
             await net.mine(3);
             // Lets at least one more poll find it pending (held at RL); it logs once per lookup.
-            await sleep(TRACK_POLL_MS + 1000);
+            await sleep(DEFAULT_TRACK_POLL_MS + 1000);
             assert.equal(countL('onward payment still pending; polling listpays', m2), 1);
             await stillInFlight();
             await holdIs(holding.holdId, 'paying');

@@ -61,6 +61,9 @@ export interface ClnBackendOptions {
   variants?: readonly ('odd' | 'even')[];
 }
 
+/** How often trackPayment looks again at a payment lightningd still has pending. */
+export const DEFAULT_TRACK_POLL_MS = 5000;
+
 export class ClnBackend implements Backend {
   private events: HostEvents | undefined;
   private height: Height | undefined;
@@ -284,7 +287,7 @@ export class ClnBackend implements Backend {
   /** After a restart: the outcome of an earlier xpay to this hash, from listpays. */
   async trackPayment(paymentHash: Uint8Array): Promise<PayResult | undefined> {
     const hash = bytesToHex(paymentHash);
-    const everyMs = this.opts.trackPollMs ?? 5000;
+    const everyMs = this.opts.trackPollMs ?? DEFAULT_TRACK_POLL_MS;
     for (let polls = 0; ; polls++) {
       const r = await this.opts.rpc.call<{ pays?: unknown }>('listpays', { payment_hash: hash });
       const pays = Array.isArray(r.pays) ? (r.pays as Record<string, unknown>[]) : [];
